@@ -271,10 +271,14 @@ def prepared_meta(builder: CommunityAlignment) -> dict:
 def count_rows(meta: dict) -> dict:
     """Per-config, per-split row counts from the metadata (what each config holds once prepared)."""
     s = meta["per_split"]
+
+    def ordered(d: dict) -> dict:
+        return {k: d[k] for k in splits.SPLITS if k in d}
+
     out = {
-        "conversations": dict(s["conversations"]),
-        "comparisons": dict(s["comparisons"]),
-        "pairwise": dict(s["pairs"]),
+        "conversations": ordered(s["conversations"]),
+        "comparisons": ordered(s["comparisons"]),
+        "pairwise": ordered(s["pairs"]),
     }
     train_groups = s["pairs_by_group"].get("train", {})
     for axis in ("country", "language", "turn"):

@@ -56,9 +56,11 @@ def _open_text(path: str) -> io.TextIOBase:
 
 
 def _read_header(path: str) -> list[str]:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        first = f.readline()
     try:
-        with _open_text(path) as f:
-            header = next(csv.reader(f), None)
+        header = next(csv.reader([first.decode("utf-8-sig").rstrip("\r\n")]), None)
     except UnicodeDecodeError as e:
         raise SchemaError(f"{path}: line 1: the header is not valid UTF-8 ({e.reason})") from None
     if not header:

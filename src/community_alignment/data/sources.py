@@ -70,6 +70,12 @@ def download_from_hub(
             endpoint=endpoint,
             cache_dir=cache_dir,
         )
+    except LocalEntryNotFoundError as e:  # before EntryNotFoundError: it is a subclass
+        raise SourceError(
+            f"could not download {where}: the Hugging Face Hub is unreachable or offline mode is on "
+            f"(HF_HUB_OFFLINE), and the file is not in the local HF cache ({e.__class__.__name__}). "
+            + _HOW_TO_PROCEED
+        ) from None
     except RevisionNotFoundError:
         raise SourceError(
             f"revision {revision!r} does not exist in the Hub dataset {repo_id}. The pinned revision is "
@@ -82,12 +88,7 @@ def download_from_hub(
         ) from None
     except RepositoryNotFoundError:
         raise SourceError(f"the Hub dataset {repo_id} was not found or is not accessible. {_HOW_TO_PROCEED}") from None
-    except LocalEntryNotFoundError as e:
-        raise SourceError(
-            f"could not download {where}: the Hugging Face Hub is unreachable or offline mode is on "
-            f"(HF_HUB_OFFLINE), and the file is not in the local HF cache ({e.__class__.__name__}). "
-            + _HOW_TO_PROCEED
-        ) from None
+
 
 
 def resolve(

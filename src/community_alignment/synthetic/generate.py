@@ -77,6 +77,7 @@ class GeneratorConfig:
     shuffle_columns: bool = True  # the real order is unknown: readers must map by header name
     conversations_per_prompt: float = 15.0  # pre-generated first prompts
     sets_per_prompt: int = 3
+    prompt_popularity_exponent: float = 0.8  # Zipf exponent of pre-generated prompt popularity
     model: M.ChoiceModel = M.ChoiceModel()
     quirks: Quirks = Quirks()
 
@@ -204,7 +205,7 @@ def plan(cfg: GeneratorConfig) -> tuple[_Plan, dict]:
     for li, lg in enumerate(schema.LANGUAGES):
         sel = np.flatnonzero(pregenerated & (lang == lg))
         k = max(2, math.ceil(len(sel) / cfg.conversations_per_prompt))
-        zipf = 1.0 / np.arange(1, k + 1)
+        zipf = 1.0 / np.arange(1, k + 1) ** cfg.prompt_popularity_exponent
         prompt = r_conv.choice(k, size=len(sel), p=zipf / zipf.sum())
         w = 0.6 ** np.arange(cfg.sets_per_prompt)
         sets = r_conv.choice(cfg.sets_per_prompt, size=len(sel), p=w / w.sum())

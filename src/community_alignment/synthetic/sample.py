@@ -10,7 +10,7 @@ from .generate import GeneratorConfig, write
 SAMPLE_FILE = "sample.csv.gz"
 SAMPLE_PROBS_FILE = "sample.probs.csv.gz"
 #: The shipped sample's generator settings; `make-sample` with these reproduces it.
-SAMPLE_CONFIG = GeneratorConfig(n_conversations=2500, seed=20250711)
+SAMPLE_CONFIG = GeneratorConfig(n_conversations=3000, seed=20250711)
 
 
 def sample_path() -> str:

@@ -1,0 +1,188 @@
+"""`community-alignment`: thin subcommands over the package (parse, call one function, print)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Optional
+
+DESCRIPTION = """\
+Community Alignment (CA) for Hugging Face users.
+
+Data sources (every subcommand that reads data takes these flags):
+  --source hub     download community_alignment.csv from facebook/community-alignment-dataset at the
+                   pinned revision (default; uses the HF cache, honours HF_HUB_OFFLINE)
+  --source local   a CA CSV or the Hub's parquet export at --data-path (v1.0/v1.1 detected by columns)
+  --source sample  the embedded SYNTHETIC sample (offline; labelled synthetic everywhere)
+"""
+
+
+def _add_source_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data source")
+    g.add_argument("--source", choices=("hub", "local", "sample"), default="hub", help="where the CA file comes from")
+    g.add_argument("--data-path", help="path of the CSV/parquet (with --source local; optional with sample)")
+    g.add_argument("--revision", help="Hub revision (default: the pinned v1.1 commit)")
+    g.add_argument(
+        "--hub-file", choices=("v1.1", "v1.0-filtered", "v1.0-full"), default="v1.1", help="which Hub file to use"
+    )
+    g.add_argument("--split-by", choices=("prompt", "annotator"), default="prompt", help="disjoint unit of the splits")
+
+
+def _source_kwargs(args: argparse.Namespace) -> dict:
+    return {"source": args.source, "data_path": args.data_path, "revision": args.revision, "hub_file": args.hub_file}
+
+
+def _load(args: argparse.Namespace):
+    from .data.builder import load_prepared_table
+    from .data.sources import resolve
+
+    return load_prepared_table(resolve(**_source_kwargs(args)), args.split_by)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .data.builder import count_rows
+
+    _, meta = _load(args)
+    out = {k: meta[k] for k in ("synthetic", "source", "revision", "file", "schema_version", "conversations",
+                                "comparisons", "pairs", "dropped", "cleaned", "extra_columns")}
+    out["split_fingerprints"] = meta["split_manifest"]["fingerprints"]
+    out["split_by"] = args.split_by
+    out["configs"] = count_rows(meta)
+    if args.json:
+        print(json.dumps(out, indent=2, sort_keys=True))
+        return 0
+    label = " (SYNTHETIC sample)" if meta["synthetic"] else ""
+    print(f"Community Alignment{label}: {meta['file']} ({meta['schema_version']}, source {meta['source']})")
+    print(f"  conversations {meta['conversations']:,}  comparisons {meta['comparisons']:,}  pairs {meta['pairs']:,}")
+    print("  dropped: " + ", ".join(f"{k}={v:,}" for k, v in meta["dropped"].items()))
+    print("  cleaned: " + ", ".join(f"{k}={v:,}" for k, v in meta["cleaned"].items()))
+    for cfg, splits in out["configs"].items():
+        print(f"  {cfg:14s} " + "  ".join(f"{s}={n:,}" for s, n in splits.items()))
+    print(f"  test split fingerprint: {out['split_fingerprints']['test']}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from .data.builder import CONFIG_NAMES, read_meta
+    from .data.export import prepare
+
+    configs = CONFIG_NAMES if args.all else (args.config or ["pairwise"])
+    kwargs = _source_kwargs(args)
+    if args.split_by != "prompt":
+        kwargs["split_by"] = args.split_by
+    prepared = prepare(configs, kwargs, cache_dir=args.cache_dir)
+    for name, dsd in prepared.items():
+        print(f"{name:14s} " + "  ".join(f"{s}={ds.num_rows:,}" for s, ds in dsd.items()))
+    meta = read_meta(next(iter(next(iter(prepared.values())).values())).info)
+    print("dropped: " + ", ".join(f"{k}={v:,}" for k, v in meta["dropped"].items()))
+    if meta["synthetic"]:
+        print("note: built from the SYNTHETIC sample, not the real dataset")
+    print('load with: datasets.load_dataset("community_alignment"[, CONFIG])')
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .data.builder import CONFIG_NAMES
+    from .data.export import export
+
+    written = export(args.out_dir, _source_kwargs(args), configs=args.config or CONFIG_NAMES,
+                     cache_dir=args.cache_dir, push_to_hub=args.push_to_hub)
+    for rel, n in written.items():
+        print(f"{rel}: {n:,} rows")
+    print(f"wrote {args.out_dir}/README.md; load with datasets.load_dataset({args.out_dir!r}[, CONFIG])")
+    if args.push_to_hub:
+        print(f"pushed to https://huggingface.co/datasets/{args.push_to_hub}")
+    return 0
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from .data.card import render_card
+
+    table, meta = _load(args)
+    text = render_card(table, meta)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        from .io_utils import atomic_write_text
+
+        atomic_write_text(args.out, text)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_make_sample(args: argparse.Namespace) -> int:
+    from .synthetic.generate import GeneratorConfig, write
+    from .synthetic.sample import SAMPLE_CONFIG, make_sample
+
+    if args.out is None and args.n_conversations is None and args.seed is None and args.layout == "v1.1":
+        info = make_sample(args.out_dir)
+    else:
+        cfg = GeneratorConfig(
+            n_conversations=args.n_conversations or SAMPLE_CONFIG.n_conversations,
+            seed=SAMPLE_CONFIG.seed if args.seed is None else args.seed,
+            layout=args.layout,
+        )
+        if args.out is None:
+            raise SystemExit("error: --out FILE is needed when changing the sample's size, seed or layout")
+        info = write(args.out, cfg, progress=True)
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="community-alignment", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="counts, drops and split fingerprints of a source (reads, writes nothing)")
+    _add_source_flags(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("prepare", help="build configs into the datasets cache (then load_dataset('community_alignment'))")
+    _add_source_flags(p)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--config", action="append", help="a config to build (repeatable; default pairwise)")
+    g.add_argument("--all", action="store_true", help="build every config")
+    p.add_argument("--cache-dir", help="datasets cache folder (default: HF_DATASETS_CACHE)")
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("export", help="write configs as a Hub-style dataset folder (parquet + card)")
+    p.add_argument("out_dir", help="folder to write (replaced if it exists)")
+    _add_source_flags(p)
+    p.add_argument("--config", action="append", help="a config to export (repeatable; default all)")
+    p.add_argument("--cache-dir", help="datasets cache folder (default: HF_DATASETS_CACHE)")
+    p.add_argument("--push-to-hub", metavar="REPO", help="also upload the folder to this Hub dataset repo")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("card", help="render the dataset card with count tables computed from a source")
+    _add_source_flags(p)
+    p.add_argument("--out", default="-", help="file to write (default: stdout)")
+    p.set_defaults(func=cmd_card)
+
+    p = sub.add_parser("make-sample", help="regenerate the embedded synthetic sample (or write a custom synthetic file)")
+    p.add_argument("--out-dir", help="folder for the sample files (default: the package's data folder)")
+    p.add_argument("--out", help="write a custom synthetic CSV here (e.g. a CA-sized file: --n-conversations 90256)")
+    p.add_argument("--n-conversations", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--layout", choices=("v1.1", "v1.0"), default="v1.1")
+    p.set_defaults(func=cmd_make_sample)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .data.schema import SchemaError
+    from .data.sources import SourceError
+
+    try:
+        return args.func(args)
+    except (SchemaError, SourceError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Shared fixtures: small hand-made CA files with exactly known content, and isolated HF caches."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from community_alignment.data import schema  # noqa: E402
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def make_row(conversation_id: int, n_turns: int = 2, labels=("response_a", "response_b", "response_c", "response_d"), **overrides) -> dict:
+    """One conversation with `n_turns` shown turns; candidate text `c<id>-t<turn>-<letter>`."""
+    row = {c: "" for c in schema.COLUMNS_V11}
+    row.update(
+        conversation_id=str(conversation_id),
+        annotator_id=str(10_000_000_000_000 + conversation_id % 7),
+        assigned_lang="en",
+        wave="1",
+        is_pregenerated_first_prompt="True",
+        in_balanced_subset="False",
+        in_balanced_subset_10="False",
+        annotator_country="united states",
+        annotator_age="18-34",
+        annotator_gender="female",
+        annotator_education_level="Post-secondary graduate",
+        annotator_political="Somewhat left-leaning",
+        annotator_ethnicity="White",
+    )
+    for k, turn in enumerate(schema.TURNS[:n_turns]):
+        row[f"{turn}_turn_prompt"] = f"prompt {conversation_id} turn {k + 1}"
+        texts = [f"c{conversation_id}-t{k + 1}-{x}" for x in schema.LETTERS]
+        for x, t in zip(schema.LETTERS, texts):
+            row[f"{turn}_turn_response_{x}"] = t
+        row[f"{turn}_turn_responses"] = "\n\n".join(f"# Response {x.upper()}:\n{t}" for x, t in zip(schema.LETTERS, texts))
+        row[f"{turn}_turn_preferred_response"] = labels[k]
+    row.update(overrides)
+    return row
+
+
+def write_csv(path, rows: list[dict], columns=None) -> str:
+    columns = columns or list(schema.COLUMNS_V11)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([r.get(c, "") for c in columns])
+    return str(path)
+
+
+@pytest.fixture
+def hf_env(tmp_path, monkeypatch):
+    """Isolated HF caches and offline mode for this test (and its subprocesses)."""
+    env = {
+        "HF_HOME": str(tmp_path / "hf_home"),
+        "HF_DATASETS_CACHE": str(tmp_path / "hf_datasets"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    import datasets.config
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", env["HF_DATASETS_CACHE"])
+    return env
+
+
+def subprocess_env(extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env.update(extra or {})
+    env.setdefault("PYTHONHASHSEED", "random")
+    return env

@@ -1,0 +1,98 @@
+"""Comparisons and pairs on hand-made files whose counts are known exactly."""
+
+import pyarrow as pa
+from conftest import make_row, write_csv
+
+from community_alignment.data import expand, splits
+from community_alignment.data.reader import read_conversations
+
+
+def _prepared(path):
+    table, _ = read_conversations(path)
+    table = table.append_column("prompt_group", splits.group_ids(splits.normalise_prompt(table["first_turn_prompt"])))
+    return table.append_column("split", splits.assign_splits(table))
+
+
+def test_counts_equal_sum_of_labels_and_three_pairs_each(tmp_path):
+    rows = [make_row(i, n_turns=1 + i % 4) for i in range(1, 21)]
+    rows[4]["second_turn_preferred_response"] = ""  # conversation 5 (2 turns): a shown turn without a label
+    table = _prepared(write_csv(tmp_path / "a.csv", rows))
+    labels = sum(1 for r in rows for t in ("first", "second", "third", "fourth") if r[f"{t}_turn_preferred_response"])
+    comps, dropped = expand.comparisons(table)
+    assert comps.num_rows == labels
+    assert dropped["turn_without_label"] == 1
+    pairs, pdrop = expand.pairs(comps)
+    assert pairs.num_rows == 3 * labels
+    assert pdrop == {"pair_empty_side": 0, "pair_identical_texts": 0}
+    summary = expand.summarize(table)
+    assert sum(summary["comparisons"].values()) == labels
+    assert sum(summary["pairs"].values()) == 3 * labels
+
+
+def test_identical_and_empty_pairs_are_dropped_and_counted(tmp_path):
+    r1 = make_row(1, n_turns=1, labels=("response_b",))
+    r1["first_turn_response_d"] = r1["first_turn_response_b"]  # a rejected text identical to the chosen
+    r2 = make_row(2, n_turns=1, labels=("response_a",))
+    r2["first_turn_response_c"] = "EMPTY STRING"  # an empty candidate cell
+    table = _prepared(write_csv(tmp_path / "a.csv", [r1, r2]))
+    comps, _ = expand.comparisons(table)
+    assert comps.num_rows == 2  # both labels are comparisons, also with an empty cell
+    assert comps["has_empty_candidate"].to_pylist() == [False, True]
+    pairs, dropped = expand.pairs(comps)
+    assert dropped == {"pair_empty_side": 1, "pair_identical_texts": 1}
+    assert pairs.num_rows == 6 - 2
+    assert expand.summarize(table)["dropped"]["pair_identical_texts"] == 1
+    assert expand.summarize(table)["dropped"]["pair_empty_side"] == 1
+
+
+def test_turn_k_context_uses_the_preferred_responses(tmp_path):
+    row = make_row(7, n_turns=3, labels=("response_c", "response_a", "response_d"))
+    comps, _ = expand.comparisons(_prepared(write_csv(tmp_path / "a.csv", [row])))
+    third = [r for r in comps.to_pylist() if r["turn"] == 3][0]
+    assert third["context"] == [
+        {"role": "user", "content": "prompt 7 turn 1"},
+        {"role": "assistant", "content": "c7-t1-c"},
+        {"role": "user", "content": "prompt 7 turn 2"},
+        {"role": "assistant", "content": "c7-t2-a"},
+        {"role": "user", "content": "prompt 7 turn 3"},
+    ]
+    assert third["candidates"] == ["c7-t3-a", "c7-t3-b", "c7-t3-c", "c7-t3-d"]
+    assert third["chosen_index"] == 3 and third["comparison_id"] == "7-3" and third["context_complete"]
+
+
+def test_pairs_are_trl_conversational_explicit_prompt(tmp_path):
+    row = make_row(3, n_turns=2, labels=("response_d", "response_b"))
+    comps, _ = expand.comparisons(_prepared(write_csv(tmp_path / "a.csv", [row])))
+    pairs, _ = expand.pairs(comps)
+    second = [p for p in pairs.to_pylist() if p["turn"] == 2]
+    assert [p["rejected_index"] for p in second] == [0, 2, 3]
+    assert all(p["chosen"] == [{"role": "assistant", "content": "c3-t2-b"}] for p in second)
+    assert [p["rejected"][0]["content"] for p in second] == ["c3-t2-a", "c3-t2-c", "c3-t2-d"]
+    assert second[0]["prompt"][-1] == {"role": "user", "content": "prompt 3 turn 2"}
+    assert second[0]["prompt"][1] == {"role": "assistant", "content": "c3-t1-d"}
+
+
+def test_unlabelled_earlier_turn_marks_context_incomplete(tmp_path):
+    row = make_row(4, n_turns=2, labels=("", "response_a"))
+    table = _prepared(write_csv(tmp_path / "a.csv", [row]))
+    comps, dropped = expand.comparisons(table)
+    assert comps.num_rows == 1 and dropped["turn_without_label"] == 1
+    rec = comps.to_pylist()[0]
+    assert rec["context_complete"] is False and rec["context"][1] == {"role": "assistant", "content": ""}
+
+
+def test_label_without_prompt_is_dropped_and_counted(tmp_path):
+    row = make_row(5, n_turns=1)
+    row["second_turn_preferred_response"] = "response_a"
+    table = _prepared(write_csv(tmp_path / "a.csv", [row]))
+    comps, dropped = expand.comparisons(table)
+    assert comps.num_rows == 1 and dropped["label_without_prompt"] == 1
+    assert expand.summarize(table)["dropped"]["label_without_prompt"] == 1
+
+
+def test_metadata_is_carried(tmp_path):
+    row = make_row(6, n_turns=1, annotator_country="india", assigned_lang="hi", annotator_age="")
+    comps, _ = expand.comparisons(_prepared(write_csv(tmp_path / "a.csv", [row])))
+    rec = comps.to_pylist()[0]
+    assert rec["annotator_country"] == "india" and rec["assigned_lang"] == "hi" and rec["annotator_age"] is None
+    assert isinstance(comps["context"].type, pa.ListType)

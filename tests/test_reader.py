@@ -1,0 +1,173 @@
+"""Reading, validation and cleaning: every bad input gets an error naming file, line and column."""
+
+import gzip
+import warnings
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import make_row, write_csv
+
+from community_alignment.data import schema
+from community_alignment.data.reader import read_conversations
+from community_alignment.data.schema import SchemaError
+
+
+def _rows(n=5):
+    return [make_row(i + 1, n_turns=1 + i % 4) for i in range(n)]
+
+
+def test_reads_typed_columns_in_canonical_order(tmp_path):
+    path = write_csv(tmp_path / "ok.csv", _rows(), columns=list(reversed(schema.COLUMNS_V11)))
+    table, report = read_conversations(path)
+    assert table.column_names == schema.COLUMNS_V11
+    assert report.version == "v1.1" and report.rows_read == 5
+    assert table["conversation_id"].type == pa.int64()
+    assert table["is_pregenerated_first_prompt"].to_pylist() == [True] * 5
+    assert table["wave"].to_pylist() == [1] * 5
+    assert table["third_turn_prompt"].null_count == 3  # rows with 1, 2 turns… (n_turns = 1,2,3,4,1)
+
+
+def test_missing_required_columns_are_named(tmp_path):
+    cols = [c for c in schema.COLUMNS_V11 if c not in ("annotator_id", "first_turn_prompt")]
+    path = write_csv(tmp_path / "bad.csv", _rows(), columns=cols)
+    with pytest.raises(SchemaError, match=r"bad.csv: missing required column\(s\) annotator_id, first_turn_prompt"):
+        read_conversations(path)
+
+
+def test_unknown_preferred_label_names_file_line_column(tmp_path):
+    rows = _rows()
+    rows[2]["first_turn_preferred_response"] = "response_e"
+    path = write_csv(tmp_path / "bad.csv", rows)
+    # every earlier row spans lines: the header is line 1; `responses` cells hold newlines
+    with pytest.raises(SchemaError) as e:
+        read_conversations(path)
+    msg = str(e.value)
+    assert "bad.csv" in msg and "'first_turn_preferred_response'" in msg and "'response_e'" in msg
+    expected_line = 1 + sum(1 + r["first_turn_responses"].count("\n") + r["second_turn_responses"].count("\n")
+                            + r["third_turn_responses"].count("\n") + r["fourth_turn_responses"].count("\n")
+                            for r in rows[:2]) + 1
+    assert f"line {expected_line} (data row 3)" in msg
+
+
+@pytest.mark.parametrize(
+    "column,value,expected",
+    [
+        ("conversation_id", "abc", "an integer"),
+        ("is_pregenerated_first_prompt", "maybe", "True or False"),
+        ("wave", "3", "1 or 2"),
+        ("assigned_lang", "de", "one of 'en'"),
+        ("annotator_country", "germany", "one of 'united states'"),
+    ],
+)
+def test_bad_structural_values(tmp_path, column, value, expected):
+    rows = _rows()
+    rows[0][column] = value
+    path = write_csv(tmp_path / "bad.csv", rows)
+    with pytest.raises(SchemaError, match=f"line 2 \\(data row 1\\), column '{column}'.*{expected}"):
+        read_conversations(path)
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.csv"
+    p.write_bytes(b"")
+    with pytest.raises(SchemaError, match="empty.csv: the file is empty"):
+        read_conversations(str(p))
+
+
+def test_header_only(tmp_path):
+    path = write_csv(tmp_path / "header.csv", [])
+    with pytest.raises(SchemaError, match="header.csv: the file has a header but no data rows"):
+        read_conversations(path)
+
+
+def test_truncated_file_with_unterminated_quote(tmp_path):
+    path = write_csv(tmp_path / "full.csv", _rows())
+    data = open(path, "rb").read()
+    cut = data.rindex(b"# Response C") - 3  # inside the quoted `responses` cell of the last row
+    (tmp_path / "trunc.csv").write_bytes(data[:cut])
+    with pytest.raises(SchemaError) as e:
+        read_conversations(str(tmp_path / "trunc.csv"))
+    msg = str(e.value)
+    assert "trunc.csv" in msg and "never closed" in msg
+    last_row_line = data[: data.rindex(b"\n5,") + 1].count(b"\n") + 1 if b"\n5," in data else None
+    assert "line " in msg
+    if last_row_line:
+        assert f"line {last_row_line}:" in msg
+
+
+def test_non_utf8_bytes_are_located(tmp_path):
+    rows = _rows()
+    rows[1]["first_turn_prompt"] = "caf\udce9"  # placeholder, replaced by a raw latin-1 byte below
+    path = tmp_path / "latin1.csv"
+    write_csv(path, [dict(r, first_turn_prompt=r["first_turn_prompt"].replace("\udce9", "XYZ")) for r in rows])
+    data = path.read_bytes().replace(b"cafXYZ", b"caf\xe9")
+    path.write_bytes(data)
+    line = data[: data.index(b"caf\xe9")].count(b"\n") + 1
+    with pytest.raises(SchemaError, match=f"latin1.csv: line {line}: bytes .* are not valid UTF-8"):
+        read_conversations(str(path))
+
+
+def test_wrong_field_count(tmp_path):
+    path = write_csv(tmp_path / "ok.csv", _rows())
+    lines = open(path, encoding="utf-8").read().split("\n")
+    lines.insert(1, "1,2,3")
+    (tmp_path / "short.csv").write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(SchemaError, match="short.csv: line 2: expected 45 fields, found 3"):
+        read_conversations(str(tmp_path / "short.csv"))
+
+
+def test_extra_columns_warn_and_are_ignored(tmp_path):
+    rows = [dict(r, surprise="x") for r in _rows()]
+    path = write_csv(tmp_path / "extra.csv", rows, columns=[*schema.COLUMNS_V11, "surprise"])
+    with pytest.warns(UserWarning, match="ignoring 1 unknown column\\(s\\): surprise"):
+        table, report = read_conversations(path)
+    assert "surprise" not in table.column_names and report.extra_columns == ["surprise"]
+
+
+def test_v10_detected_and_wave_null(tmp_path):
+    path = write_csv(tmp_path / "v10.csv", _rows(), columns=schema.COLUMNS_V10)
+    table, report = read_conversations(path)
+    assert report.version == "v1.0"
+    assert table["wave"].null_count == table.num_rows
+
+
+def test_cleaning_policy_is_counted(tmp_path):
+    rows = _rows()
+    rows[0]["first_turn_response_b"] = "EMPTY STRING"
+    rows[1]["first_turn_response_c"] = "an answer<|end_of_text|>"
+    rows[2]["first_turn_feedback"] = "   "
+    path = write_csv(tmp_path / "q.csv", rows)
+    table, report = read_conversations(path)
+    assert report.cleaned == {"empty_string_literal_cells": 1, "end_of_text_cells": 1, "blank_cells": 1}
+    assert table["first_turn_response_b"][0].as_py() is None
+    assert table["first_turn_response_c"][1].as_py() == "an answer"
+    assert table["first_turn_feedback"][2].as_py() is None
+
+
+def test_duplicate_conversation_ids_are_dropped_and_counted(tmp_path):
+    rows = _rows()
+    rows.append(make_row(1, n_turns=3))
+    table, report = read_conversations(write_csv(tmp_path / "dup.csv", rows))
+    assert table.num_rows == 5 and report.dropped["duplicate_conversation_id"] == 1
+
+
+def test_parquet_export_is_read(tmp_path):
+    table, _ = read_conversations(write_csv(tmp_path / "a.csv", _rows()))
+    raw = pa.table({c: pa.array([str(v) if v is not None else None for v in table[c].to_pylist()]) for c in schema.COLUMNS_V11})
+    raw = raw.set_column(raw.schema.get_field_index("in_balanced_subset"), "in_balanced_subset",
+                         table["in_balanced_subset"])  # a real bool column, as the Hub's export has
+    pq.write_table(raw, tmp_path / "0000.parquet")
+    again, report = read_conversations(str(tmp_path / "0000.parquet"))
+    assert report.version == "v1.1"
+    assert again.to_pylist() == table.to_pylist()
+
+
+def test_gzip_csv(tmp_path):
+    path = write_csv(tmp_path / "a.csv", _rows())
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(open(path, "rb").read()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t1, _ = read_conversations(path)
+        t2, _ = read_conversations(str(tmp_path / "a.csv.gz"))
+    assert t1.equals(t2)
