@@ -15,7 +15,9 @@ from community_alignment.data import schema  # noqa: E402
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def make_row(conversation_id: int, n_turns: int = 2, labels=("response_a", "response_b", "response_c", "response_d"), **overrides) -> dict:
+def make_row(
+    conversation_id: int, n_turns: int = 2, labels=("response_a", "response_b", "response_c", "response_d"), **overrides
+) -> dict:
     """One conversation with `n_turns` shown turns; candidate text `c<id>-t<turn>-<letter>`."""
     row = {c: "" for c in schema.COLUMNS_V11}
     row.update(
@@ -38,7 +40,9 @@ def make_row(conversation_id: int, n_turns: int = 2, labels=("response_a", "resp
         texts = [f"c{conversation_id}-t{k + 1}-{x}" for x in schema.LETTERS]
         for x, t in zip(schema.LETTERS, texts):
             row[f"{turn}_turn_response_{x}"] = t
-        row[f"{turn}_turn_responses"] = "\n\n".join(f"# Response {x.upper()}:\n{t}" for x, t in zip(schema.LETTERS, texts))
+        row[f"{turn}_turn_responses"] = "\n\n".join(
+            f"# Response {x.upper()}:\n{t}" for x, t in zip(schema.LETTERS, texts)
+        )
         row[f"{turn}_turn_preferred_response"] = labels[k]
     row.update(overrides)
     return row

@@ -29,7 +29,7 @@ class HubStandIn:
                 prefix = f"/datasets/{stand_in.repo_id}/resolve/"
                 if not path.startswith(prefix):
                     return self._error(404, "RepoNotFound", "Repository not found")
-                revision, _, filename = path[len(prefix):].partition("/")
+                revision, _, filename = path[len(prefix) :].partition("/")
                 if revision not in (stand_in.commit, *stand_in.aliases):
                     return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
                 if filename not in stand_in.files:

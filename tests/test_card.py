@@ -30,8 +30,15 @@ def test_yaml_header_is_complete():
 
 def test_sections_and_generated_tables():
     text, meta = _card()
-    for section in ("## Dataset structure", "## Data fields", "## Splits", "## Cleaning policy",
-                    "## Subgroup counts", "## Limitations", "## Citation"):
+    for section in (
+        "## Dataset structure",
+        "## Data fields",
+        "## Splits",
+        "## Cleaning policy",
+        "## Subgroup counts",
+        "## Limitations",
+        "## Citation",
+    ):
         assert section in text
     assert "SYNTHETIC" in text
     assert f"| pairwise | {meta['per_split']['pairs']['train']} |" in text

@@ -53,13 +53,29 @@ def test_offline_uses_the_cache_and_else_says_how_to_proceed(hub, tmp_path, monk
 
 
 def test_cli_hub_source_end_to_end(hub, tmp_path):
-    env = subprocess_env({"HF_ENDPOINT": hub.endpoint, "HF_HOME": str(tmp_path / "home"),
-                          "HF_DATASETS_CACHE": str(tmp_path / "ds"), "HF_HUB_OFFLINE": "0"})
-    res = subprocess.run([sys.executable, "-m", "community_alignment.cli", "info", "--json"], env=env,
-                         capture_output=True, text=True, cwd=tmp_path)
+    env = subprocess_env(
+        {
+            "HF_ENDPOINT": hub.endpoint,
+            "HF_HOME": str(tmp_path / "home"),
+            "HF_DATASETS_CACHE": str(tmp_path / "ds"),
+            "HF_HUB_OFFLINE": "0",
+        }
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "community_alignment.cli", "info", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     info = json.loads(res.stdout)
     assert info["source"] == "hub" and info["revision"] == schema.PINNED_REVISION and info["synthetic"] is False
-    res = subprocess.run([sys.executable, "-m", "community_alignment.cli", "info", "--revision", "nope"], env=env,
-                         capture_output=True, text=True, cwd=tmp_path)
+    res = subprocess.run(
+        [sys.executable, "-m", "community_alignment.cli", "info", "--revision", "nope"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert res.returncode == 2 and "revision 'nope' does not exist" in res.stderr

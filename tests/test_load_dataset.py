@@ -22,11 +22,14 @@ print(json.dumps(out))
 @pytest.fixture(scope="module")
 def prepared_cache(tmp_path_factory):
     root = tmp_path_factory.mktemp("ld")
-    env = subprocess_env({"HF_DATASETS_CACHE": str(root / "cache"), "HF_HOME": str(root / "home"), "HF_HUB_OFFLINE": "1"})
+    env = subprocess_env(
+        {"HF_DATASETS_CACHE": str(root / "cache"), "HF_HOME": str(root / "home"), "HF_HUB_OFFLINE": "1"}
+    )
     cli = [sys.executable, "-m", "community_alignment.cli"]
     subprocess.run([*cli, "prepare", "--all", "--source", "sample"], cwd=root, env=env, check=True, capture_output=True)
-    info = subprocess.run([*cli, "info", "--source", "sample", "--json"], cwd=root, env=env, check=True,
-                          capture_output=True, text=True)
+    info = subprocess.run(
+        [*cli, "info", "--source", "sample", "--json"], cwd=root, env=env, check=True, capture_output=True, text=True
+    )
     return root, env, json.loads(info.stdout)
 
 
@@ -47,8 +50,13 @@ def test_export_folder_loads_with_plain_datasets(prepared_cache, tmp_path):
     root, env, info = prepared_cache
     out_dir = tmp_path / "export"
     cli = [sys.executable, "-m", "community_alignment.cli"]
-    subprocess.run([*cli, "export", str(out_dir), "--source", "sample", "--config", "pairwise", "--config", "by_language"],
-                   cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "export", str(out_dir), "--source", "sample", "--config", "pairwise", "--config", "by_language"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     assert (out_dir / "README.md").read_text().startswith("---\n")
     code = (
         "import json,sys;from datasets import load_dataset;"

@@ -44,9 +44,18 @@ def test_unknown_preferred_label_names_file_line_column(tmp_path):
         read_conversations(path)
     msg = str(e.value)
     assert "bad.csv" in msg and "'first_turn_preferred_response'" in msg and "'response_e'" in msg
-    expected_line = 1 + sum(1 + r["first_turn_responses"].count("\n") + r["second_turn_responses"].count("\n")
-                            + r["third_turn_responses"].count("\n") + r["fourth_turn_responses"].count("\n")
-                            for r in rows[:2]) + 1
+    expected_line = (
+        1
+        + sum(
+            1
+            + r["first_turn_responses"].count("\n")
+            + r["second_turn_responses"].count("\n")
+            + r["third_turn_responses"].count("\n")
+            + r["fourth_turn_responses"].count("\n")
+            for r in rows[:2]
+        )
+        + 1
+    )
     assert f"line {expected_line} (data row 3)" in msg
 
 
@@ -154,9 +163,12 @@ def test_duplicate_conversation_ids_are_dropped_and_counted(tmp_path):
 
 def test_parquet_export_is_read(tmp_path):
     table, _ = read_conversations(write_csv(tmp_path / "a.csv", _rows()))
-    raw = pa.table({c: pa.array([str(v) if v is not None else None for v in table[c].to_pylist()]) for c in schema.COLUMNS_V11})
-    raw = raw.set_column(raw.schema.get_field_index("in_balanced_subset"), "in_balanced_subset",
-                         table["in_balanced_subset"])  # a real bool column, as the Hub's export has
+    raw = pa.table(
+        {c: pa.array([str(v) if v is not None else None for v in table[c].to_pylist()]) for c in schema.COLUMNS_V11}
+    )
+    raw = raw.set_column(
+        raw.schema.get_field_index("in_balanced_subset"), "in_balanced_subset", table["in_balanced_subset"]
+    )  # a real bool column, as the Hub's export has
     pq.write_table(raw, tmp_path / "0000.parquet")
     again, report = read_conversations(str(tmp_path / "0000.parquet"))
     assert report.version == "v1.1"

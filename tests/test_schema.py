@@ -2,13 +2,32 @@ from community_alignment.data import schema
 
 # The 45 v1.1 columns as listed in the public sources (CA_FACTS / ca_stats/schema_missingness.csv).
 EXPECTED_V11 = {
-    "annotator_age", "annotator_country", "annotator_education_level", "annotator_ethnicity", "annotator_gender",
-    "annotator_id", "annotator_political", "assigned_lang", "conversation_id", "in_balanced_subset",
-    "in_balanced_subset_10", "is_pregenerated_first_prompt", "wave",
+    "annotator_age",
+    "annotator_country",
+    "annotator_education_level",
+    "annotator_ethnicity",
+    "annotator_gender",
+    "annotator_id",
+    "annotator_political",
+    "assigned_lang",
+    "conversation_id",
+    "in_balanced_subset",
+    "in_balanced_subset_10",
+    "is_pregenerated_first_prompt",
+    "wave",
 } | {
     f"{t}_turn_{s}"
     for t in ("first", "second", "third", "fourth")
-    for s in ("prompt", "response_a", "response_b", "response_c", "response_d", "responses", "preferred_response", "feedback")
+    for s in (
+        "prompt",
+        "response_a",
+        "response_b",
+        "response_c",
+        "response_d",
+        "responses",
+        "preferred_response",
+        "feedback",
+    )
 }
 
 

@@ -24,7 +24,10 @@ def test_no_prompt_crosses_splits_on_the_sample():
 
 
 def test_normalisation_groups_near_identical_prompts(tmp_path):
-    rows = [make_row(i, n_turns=1, first_turn_prompt=p) for i, p in enumerate(["Hello  World", "hello world ", " HELLO world"] * 30, 1)]
+    rows = [
+        make_row(i, n_turns=1, first_turn_prompt=p)
+        for i, p in enumerate(["Hello  World", "hello world ", " HELLO world"] * 30, 1)
+    ]
     table, _ = read_conversations(write_csv(tmp_path / "a.csv", rows))
     assert len(set(splits.assign_splits(table).to_pylist())) == 1
 
@@ -44,8 +47,15 @@ _PRINT_FP = (
 
 def test_deterministic_across_processes():
     outs = [
-        json.loads(subprocess.run([sys.executable, "-c", _PRINT_FP], capture_output=True, text=True, check=True,
-                                  env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout)
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", _PRINT_FP],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={"PYTHONHASHSEED": str(seed), "PATH": ""},
+            ).stdout
+        )
         for seed in (1, 2)
     ]
     assert outs[0] == outs[1]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Optional
 
 DESCRIPTION = """\
 Community Alignment (CA) for Hugging Face users.
@@ -44,8 +43,22 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .data.builder import count_rows
 
     _, meta = _load(args)
-    out = {k: meta[k] for k in ("synthetic", "source", "revision", "file", "schema_version", "conversations",
-                                "comparisons", "pairs", "dropped", "cleaned", "extra_columns")}
+    out = {
+        k: meta[k]
+        for k in (
+            "synthetic",
+            "source",
+            "revision",
+            "file",
+            "schema_version",
+            "conversations",
+            "comparisons",
+            "pairs",
+            "dropped",
+            "cleaned",
+            "extra_columns",
+        )
+    }
     out["split_fingerprints"] = meta["split_manifest"]["fingerprints"]
     out["split_by"] = args.split_by
     out["configs"] = count_rows(meta)
@@ -86,8 +99,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .data.builder import CONFIG_NAMES
     from .data.export import export
 
-    written = export(args.out_dir, _source_kwargs(args), configs=args.config or CONFIG_NAMES,
-                     cache_dir=args.cache_dir, push_to_hub=args.push_to_hub)
+    written = export(
+        args.out_dir,
+        _source_kwargs(args),
+        configs=args.config or CONFIG_NAMES,
+        cache_dir=args.cache_dir,
+        push_to_hub=args.push_to_hub,
+    )
     for rel, n in written.items():
         print(f"{rel}: {n:,} rows")
     print(f"wrote {args.out_dir}/README.md; load with datasets.load_dataset({args.out_dir!r}[, CONFIG])")
@@ -141,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("prepare", help="build configs into the datasets cache (then load_dataset('community_alignment'))")
+    p = sub.add_parser(
+        "prepare", help="build configs into the datasets cache (then load_dataset('community_alignment'))"
+    )
     _add_source_flags(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--config", action="append", help="a config to build (repeatable; default pairwise)")
@@ -162,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="-", help="file to write (default: stdout)")
     p.set_defaults(func=cmd_card)
 
-    p = sub.add_parser("make-sample", help="regenerate the embedded synthetic sample (or write a custom synthetic file)")
+    p = sub.add_parser(
+        "make-sample", help="regenerate the embedded synthetic sample (or write a custom synthetic file)"
+    )
     p.add_argument("--out-dir", help="folder for the sample files (default: the package's data folder)")
     p.add_argument("--out", help="write a custom synthetic CSV here (e.g. a CA-sized file: --n-conversations 90256)")
     p.add_argument("--n-conversations", type=int)
@@ -172,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .data.schema import SchemaError
     from .data.sources import SourceError

@@ -7,8 +7,8 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Optional
 
 import datasets
 import numpy as np
@@ -44,9 +44,7 @@ DATASET_NAME = "community_alignment"
 
 #: Source files whose code decides what is written: part of every cache hash.
 _CODE_FILES = ("builder.py", "expand.py", "reader.py", "schema.py", "splits.py")
-CODE_HASH = hashlib.sha256(
-    b"".join((Path(__file__).parent / f).read_bytes() for f in _CODE_FILES)
-).hexdigest()[:16]
+CODE_HASH = hashlib.sha256(b"".join((Path(__file__).parent / f).read_bytes() for f in _CODE_FILES)).hexdigest()[:16]
 
 KINDS = ("conversations", "comparisons", "pairwise", "groups")
 
@@ -56,7 +54,7 @@ class CommunityAlignmentConfig(datasets.BuilderConfig):
     """One config: what rows (`kind`), how split (`split_by`), and for group configs the axis."""
 
     kind: str = "pairwise"
-    group_axis: Optional[str] = None
+    group_axis: str | None = None
     split_by: str = "prompt"
     source_split: str = "train"
 
@@ -70,7 +68,7 @@ class CommunityAlignmentConfig(datasets.BuilderConfig):
             raise ValueError(f"source_split must be one of {splits.SPLITS}, got {self.source_split!r}")
 
 
-def _config(name: str, kind: str, description: str, axis: Optional[str] = None) -> CommunityAlignmentConfig:
+def _config(name: str, kind: str, description: str, axis: str | None = None) -> CommunityAlignmentConfig:
     return CommunityAlignmentConfig(
         name=name, version=datasets.Version("1.0.0"), description=description, kind=kind, group_axis=axis
     )
@@ -95,7 +93,9 @@ def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tupl
     if key not in _MEMO:
         _MEMO.clear()
         table, report = read_conversations(resolved.path)
-        table = table.append_column("prompt_group", splits.group_ids(splits.normalise_prompt(table["first_turn_prompt"])))
+        table = table.append_column(
+            "prompt_group", splits.group_ids(splits.normalise_prompt(table["first_turn_prompt"]))
+        )
         names = splits.assign_splits(table, split_by=split_by)
         table = table.append_column("split", names)
         summary = expand.summarize(table)
@@ -142,10 +142,10 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
         self,
         *args,
         source: str = "hub",
-        data_path: Optional[str] = None,
-        revision: Optional[str] = None,
+        data_path: str | None = None,
+        revision: str | None = None,
         hub_file: str = "v1.1",
-        hub_endpoint: Optional[str] = None,
+        hub_endpoint: str | None = None,
         **kwargs,
     ):
         if source not in sources.SOURCES:
@@ -213,7 +213,7 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
             for g in sorted(groups)
         ]
 
-    def _generate_tables(self, table: pa.Table, split: str, group: Optional[str]) -> Iterator:
+    def _generate_tables(self, table: pa.Table, split: str, group: str | None) -> Iterator:
         sub = table.filter(pc.equal(table["split"], split))
         kind = self.config.kind
         for batch_id, start in enumerate(range(0, sub.num_rows, CHUNK_ROWS)):
@@ -253,7 +253,9 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
         out = Path(self._output_dir)
         if self.config.name == self.DEFAULT_CONFIG_NAME or len(out.parts) < 3:
             return
-        default = out.parents[2] / self.DEFAULT_CONFIG_NAME / out.parent.name / self._source_hash(self.DEFAULT_CONFIG_NAME)
+        default = (
+            out.parents[2] / self.DEFAULT_CONFIG_NAME / out.parent.name / self._source_hash(self.DEFAULT_CONFIG_NAME)
+        )
         if default.is_dir():
             os.utime(default)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,7 +21,7 @@ def _size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def card_yaml(meta: dict, configs: Optional[Iterable[str]] = None) -> dict:
+def card_yaml(meta: dict, configs: Iterable[str] | None = None) -> dict:
     """The card's YAML front matter; `configs` point at the parquet layout written by `export`."""
     from .builder import CommunityAlignment
 
@@ -70,32 +70,45 @@ def count_tables(conversations: pa.Table, meta: dict) -> str:
     parts = []
     by_cl = conversations.group_by(["annotator_country", "assigned_lang"]).aggregate([("conversation_id", "count")])
     d = {(r["annotator_country"], r["assigned_lang"]): r["conversation_id_count"] for r in by_cl.to_pylist()}
-    parts.append("### Conversations by country × assigned language\n\n" + _table(
-        ["country", *schema.LANGUAGES, "total"],
-        [[c, *(d.get((c, lg), 0) for lg in schema.LANGUAGES), sum(d.get((c, lg), 0) for lg in schema.LANGUAGES)]
-         for c in schema.COUNTRIES],
-    ))
+    parts.append(
+        "### Conversations by country × assigned language\n\n"
+        + _table(
+            ["country", *schema.LANGUAGES, "total"],
+            [
+                [c, *(d.get((c, lg), 0) for lg in schema.LANGUAGES), sum(d.get((c, lg), 0) for lg in schema.LANGUAGES)]
+                for c in schema.COUNTRIES
+            ],
+        )
+    )
     comps = []
     for t in schema.TURNS:
-        labelled = pc.and_(pc.is_valid(expand.chosen_index(conversations, t)), pc.is_valid(conversations[f"{t}_turn_prompt"]))
+        labelled = pc.and_(
+            pc.is_valid(expand.chosen_index(conversations, t)), pc.is_valid(conversations[f"{t}_turn_prompt"])
+        )
         comps.append(conversations.filter(labelled).select(["annotator_country", "assigned_lang", "wave"]))
     comp = pa.concat_tables(comps)
     for col, title in [("assigned_lang", "language"), ("annotator_country", "country"), ("wave", "wave")]:
         g = comp.group_by([col]).aggregate([(col, "count")]).sort_by(col).to_pylist()
-        parts.append(f"### Comparisons by {title}\n\n" + _table([title, "comparisons"], [[r[col], r[f"{col}_count"]] for r in g]))
+        parts.append(
+            f"### Comparisons by {title}\n\n" + _table([title, "comparisons"], [[r[col], r[f"{col}_count"]] for r in g])
+        )
     rows = count_rows(meta)
-    split_rows = [[c, *(rows[c].get(s, 0) for s in ("train", "validation", "test"))] for c in ("conversations", "comparisons", "pairwise")]
+    split_rows = [
+        [c, *(rows[c].get(s, 0) for s in ("train", "validation", "test"))]
+        for c in ("conversations", "comparisons", "pairwise")
+    ]
     parts.append("### Rows per config and split\n\n" + _table(["config", "train", "validation", "test"], split_rows))
     for axis in ("country", "language", "turn"):
         g = rows[f"by_{axis}"]
         parts.append(f"### `by_{axis}` (train pairs)\n\n" + _table(["split", "pairs"], [[k, v] for k, v in g.items()]))
-    parts.append("### Dropped and cleaned (counted, never silent)\n\n" + _table(
-        ["reason", "count"], [[k, v] for k, v in {**meta["dropped"], **meta["cleaned"]}.items()]
-    ))
+    parts.append(
+        "### Dropped and cleaned (counted, never silent)\n\n"
+        + _table(["reason", "count"], [[k, v] for k, v in {**meta["dropped"], **meta["cleaned"]}.items()])
+    )
     return "\n\n".join(parts)
 
 
-def render_card(conversations: pa.Table, meta: dict, configs: Optional[Iterable[str]] = None) -> str:
+def render_card(conversations: pa.Table, meta: dict, configs: Iterable[str] | None = None) -> str:
     """The full card: YAML front matter, the prose template, and the generated count tables."""
     from importlib import resources
 

@@ -79,8 +79,10 @@ def comparisons(conversations: pa.Table) -> tuple[pa.Table, Counter]:
         contents.append(sub[f"{turn}_turn_prompt"])
         roles.append("user")
         cand_cols = [sub[f"{turn}_turn_response_{x}"] for x in schema.LETTERS]
-        empty = pc.or_(pc.or_(pc.is_null(cand_cols[0]), pc.is_null(cand_cols[1])),
-                       pc.or_(pc.is_null(cand_cols[2]), pc.is_null(cand_cols[3])))
+        empty = pc.or_(
+            pc.or_(pc.is_null(cand_cols[0]), pc.is_null(cand_cols[1])),
+            pc.or_(pc.is_null(cand_cols[2]), pc.is_null(cand_cols[3])),
+        )
         n = sub.num_rows
         cand_flat = pc.cast(_interleave(cand_cols), pa.string())
         candidates = pa.FixedSizeListArray.from_arrays(cand_flat, 4).cast(pa.list_(pa.string(), 4))

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 from .builder import CONFIG_NAMES, CommunityAlignment, load_prepared_table, read_meta
 from .card import render_card
 from .sources import resolve
 
 
-def prepare(configs: Iterable[str], source_kwargs: dict, cache_dir: Optional[str] = None) -> dict:
+def prepare(configs: Iterable[str], source_kwargs: dict, cache_dir: str | None = None) -> dict:
     """download_and_prepare each config; returns {config: DatasetDict}. The default config goes last."""
     names = list(configs)
     unknown = [c for c in names if c not in CONFIG_NAMES]
@@ -32,8 +32,8 @@ def export(
     out_dir: str,
     source_kwargs: dict,
     configs: Iterable[str] = CONFIG_NAMES,
-    cache_dir: Optional[str] = None,
-    push_to_hub: Optional[str] = None,
+    cache_dir: str | None = None,
+    push_to_hub: str | None = None,
     api=None,
 ) -> dict:
     """Write `out_dir/<config>/<split>-00000-of-00001.parquet` and `out_dir/README.md` (the card).

@@ -144,8 +144,7 @@ def _bad_value(path: str, column: str, values: pa.ChunkedArray, bad_mask: pa.Chu
     where = f"line {line_of_row(path, idx)} (data row {idx + 1})" if not path.endswith(".parquet") else f"row {idx}"
     n_bad = int(pc.sum(bad_mask).as_py())
     raise SchemaError(
-        f"{path}: {where}, column {column!r}: unexpected value {value!r}; expected {expected}"
-        f" ({n_bad} row(s) affected)"
+        f"{path}: {where}, column {column!r}: unexpected value {value!r}; expected {expected} ({n_bad} row(s) affected)"
     )
 
 
@@ -179,7 +178,9 @@ def _check_vocab(table: pa.Table, column: str, vocab, path: str, nullable: bool)
     if nullable:
         bad = pc.and_(bad, pc.is_valid(norm))
     if pc.any(bad).as_py():
-        _bad_value(path, column, col, bad, "one of " + ", ".join(map(repr, vocab)) + ("" if nullable else ", not empty"))
+        _bad_value(
+            path, column, col, bad, "one of " + ", ".join(map(repr, vocab)) + ("" if nullable else ", not empty")
+        )
     return norm
 
 

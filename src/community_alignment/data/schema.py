@@ -79,10 +79,7 @@ TEXT_COLUMNS = [c for c in TURN_COLUMNS if not c.endswith("preferred_response")]
 #: The 45 columns of v1.1 in the package's canonical order (the real file's order is unknown:
 #: everything is mapped by header name).
 COLUMNS_V11: list[str] = (
-    ["conversation_id", "annotator_id", "assigned_lang", "wave"]
-    + BOOL_COLUMNS
-    + TURN_COLUMNS
-    + DEMOGRAPHIC_COLUMNS
+    ["conversation_id", "annotator_id", "assigned_lang", "wave"] + BOOL_COLUMNS + TURN_COLUMNS + DEMOGRAPHIC_COLUMNS
 )
 #: v1.0 files have the same columns without `wave` (44).
 COLUMNS_V10: list[str] = [c for c in COLUMNS_V11 if c != "wave"]

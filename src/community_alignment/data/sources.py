@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from typing import Optional
 
 from . import schema
 
@@ -22,8 +21,8 @@ class ResolvedSource:
 
     source: str
     path: str
-    revision: Optional[str]
-    hub_file: Optional[str]
+    revision: str | None
+    hub_file: str | None
     synthetic: bool
 
     def identity(self) -> str:
@@ -45,8 +44,8 @@ def download_from_hub(
     revision: str = schema.PINNED_REVISION,
     hub_file: str = "v1.1",
     repo_id: str = schema.HUB_REPO_ID,
-    endpoint: Optional[str] = None,
-    cache_dir: Optional[str] = None,
+    endpoint: str | None = None,
+    cache_dir: str | None = None,
 ) -> str:
     """`hf_hub_download` of the CA file at a pinned revision; honours the HF cache and offline mode."""
     import huggingface_hub
@@ -73,8 +72,7 @@ def download_from_hub(
     except LocalEntryNotFoundError as e:  # before EntryNotFoundError: it is a subclass
         raise SourceError(
             f"could not download {where}: the Hugging Face Hub is unreachable or offline mode is on "
-            f"(HF_HUB_OFFLINE), and the file is not in the local HF cache ({e.__class__.__name__}). "
-            + _HOW_TO_PROCEED
+            f"(HF_HUB_OFFLINE), and the file is not in the local HF cache ({e.__class__.__name__}). " + _HOW_TO_PROCEED
         ) from None
     except RevisionNotFoundError:
         raise SourceError(
@@ -90,13 +88,12 @@ def download_from_hub(
         raise SourceError(f"the Hub dataset {repo_id} was not found or is not accessible. {_HOW_TO_PROCEED}") from None
 
 
-
 def resolve(
     source: str = "hub",
-    data_path: Optional[str] = None,
-    revision: Optional[str] = None,
+    data_path: str | None = None,
+    revision: str | None = None,
     hub_file: str = "v1.1",
-    endpoint: Optional[str] = None,
+    endpoint: str | None = None,
 ) -> ResolvedSource:
     """Turn (source, data_path, revision) into a local file, downloading from the Hub if needed."""
     if source not in SOURCES:

@@ -16,7 +16,6 @@ import gzip
 import io
 import math
 import os
-from typing import Optional
 
 import numpy as np
 
@@ -266,11 +265,28 @@ def plan(cfg: GeneratorConfig) -> tuple[_Plan, dict]:
     balanced10 = np.array([k in popular for k in prompt_key])
     balanced = pregenerated & (np.random.default_rng([cfg.seed, 5]).random(n) < 0.5)
     p = _Plan(
-        conv_ids=conv_ids, annot=annot, lang=lang, n_turns=n_turns, pregenerated=pregenerated,
-        prompt_key=prompt_key, topic=topic, first_template=first_template, detail=detail,
-        balanced10=balanced10, balanced=balanced, t_conv=t_conv, t_turn=t_turn, pos=pos, words=words,
-        available=available, choice=choice, probs=probs, p_country=p_country, p_pooled=p_pooled,
-        set_seed=set_seed, feedback=feedback,
+        conv_ids=conv_ids,
+        annot=annot,
+        lang=lang,
+        n_turns=n_turns,
+        pregenerated=pregenerated,
+        prompt_key=prompt_key,
+        topic=topic,
+        first_template=first_template,
+        detail=detail,
+        balanced10=balanced10,
+        balanced=balanced,
+        t_conv=t_conv,
+        t_turn=t_turn,
+        pos=pos,
+        words=words,
+        available=available,
+        choice=choice,
+        probs=probs,
+        p_country=p_country,
+        p_pooled=p_pooled,
+        set_seed=set_seed,
+        feedback=feedback,
     )
     return p, ann
 
@@ -287,7 +303,7 @@ def _bool(v: bool) -> str:
     return "True" if v else "False"
 
 
-def write(path: str, cfg: Optional[GeneratorConfig] = None, probs_path: Optional[str] = None, progress: bool = False) -> dict:
+def write(path: str, cfg: GeneratorConfig | None = None, probs_path: str | None = None, progress: bool = False) -> dict:
     """Write the CSV (gzip when `path` ends in .gz) and its `.probs.csv`; return a small summary."""
     cfg = cfg or GeneratorConfig()
     if cfg.layout not in ("v1.1", "v1.0"):
@@ -302,7 +318,9 @@ def write(path: str, cfg: Optional[GeneratorConfig] = None, probs_path: Optional
     empty_lit = np.zeros((m, 4), dtype=bool)
     hit = first_cells[_at_least(r_q, len(first_cells), q.empty_string * 4, q.minimum)]
     labelled_hit = p.choice[hit]
-    letter = np.where(labelled_hit >= 0, (labelled_hit + 1 + r_q.integers(3, size=len(hit))) % 4, r_q.integers(4, size=len(hit)))
+    letter = np.where(
+        labelled_hit >= 0, (labelled_hit + 1 + r_q.integers(3, size=len(hit))) % 4, r_q.integers(4, size=len(hit))
+    )
     empty_lit[hit, letter] = True
     eot = _at_least(r_q, m, q.end_of_text, q.minimum)
     dup = _at_least(r_q, m, q.duplicate_candidate, q.minimum) & (p.choice >= 0)
@@ -370,7 +388,9 @@ def _turn_cells(row, turn, k, j, i, p: _Plan, lg, tp, empty_lit, eot, dup, dup_t
     texts: list = []
     for x in range(4):
         x_pos, y_pos = p.pos[j, x]
-        texts.append(T.candidate_text(lg, tp, float(x_pos), float(y_pos), int(p.words[j, x]), rng) if p.available[j, x] else None)
+        texts.append(
+            T.candidate_text(lg, tp, float(x_pos), float(y_pos), int(p.words[j, x]), rng) if p.available[j, x] else None
+        )
     if dup[j] and texts[p.choice[j]] is not None:
         texts[dup_target[j]] = texts[p.choice[j]]
     if eot[j] and texts[3] is not None:
