@@ -1,0 +1,1 @@
+"""Model loading and the exact text/token encoding a model sees."""

@@ -1,0 +1,1 @@
+"""The benchmark pipeline: arguments, training/loading, scoring, metrics, results."""

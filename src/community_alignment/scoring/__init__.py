@@ -1,0 +1,1 @@
+"""Scorers: `score(comparisons) -> (n, 4)` scores, one per candidate (NaN where there is none)."""

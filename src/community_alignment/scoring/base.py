@@ -1,0 +1,67 @@
+"""The scorer interface and the view of comparisons every scorer reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass
+class ComparisonBatch:
+    """Plain-Python view of evaluation comparisons (a few thousand rows: held in memory)."""
+
+    contexts: list[list[dict]]
+    candidates: list[list[str | None]]
+    chosen: np.ndarray
+    turn: np.ndarray
+    columns: dict[str, np.ndarray]  # metadata: comparison_id, annotator_id, demographics, …
+
+    def __len__(self) -> int:
+        return len(self.chosen)
+
+    @classmethod
+    def from_dataset(cls, ds) -> ComparisonBatch:
+        data = ds.to_dict()
+        cols = {k: np.asarray(v, dtype=object) for k, v in data.items() if k not in ("context", "candidates")}
+        return cls(
+            contexts=data["context"],
+            candidates=[list(c) for c in data["candidates"]],
+            chosen=np.asarray(data["chosen_index"], dtype=np.int64),
+            turn=np.asarray(data["turn"], dtype=np.int64),
+            columns=cols,
+        )
+
+    def select(self, idx: np.ndarray) -> ComparisonBatch:
+        idx = np.asarray(idx)
+        return ComparisonBatch(
+            contexts=[self.contexts[i] for i in idx],
+            candidates=[self.candidates[i] for i in idx],
+            chosen=self.chosen[idx],
+            turn=self.turn[idx],
+            columns={k: v[idx] for k, v in self.columns.items()},
+        )
+
+    def scoreable(self) -> np.ndarray:
+        """(n, 4) mask of candidates that can be scored: present, and not a duplicate of the chosen text."""
+        mask = np.array([[c is not None for c in cands] for cands in self.candidates], dtype=bool)
+        for i, (cands, ch) in enumerate(zip(self.candidates, self.chosen)):
+            for j, c in enumerate(cands):
+                if j != ch and c is not None and c == cands[ch]:
+                    mask[i, j] = False
+        return mask
+
+
+class Scorer(Protocol):
+    """Anything that gives each candidate of each comparison a real-valued score (higher = preferred)."""
+
+    name: str
+    kind: str
+
+    def score(self, batch: ComparisonBatch) -> np.ndarray: ...
+
+
+def mask_scores(scores: np.ndarray, batch: ComparisonBatch) -> np.ndarray:
+    """NaN where a candidate is missing or duplicates the chosen text (no label between them)."""
+    return np.where(batch.scoreable(), scores, np.nan)

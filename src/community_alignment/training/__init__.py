@@ -1,0 +1,1 @@
+"""Training wrappers over TRL (RewardTrainer, DPOTrainer) and the conditioning template."""
