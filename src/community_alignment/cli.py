@@ -148,6 +148,51 @@ def cmd_make_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    from .pipeline.config import parse_args
+    from .pipeline.run import run
+    from .results.report import terminal_summary
+
+    argv = [
+        "--skip_training",
+        "true",
+        "--model",
+        args.model,
+        "--method",
+        args.method,
+        "--eval_split",
+        args.split,
+        "--conditioning",
+        args.conditioning,
+        "--source",
+        args.source,
+        "--name",
+        args.name or "score",
+        "--runs_dir",
+        args.runs_dir,
+        "--split_by",
+        args.split_by,
+        "--max_length",
+        str(args.max_length),
+    ]
+    for flag, value in (
+        ("--ref_model", args.ref_model),
+        ("--data_path", args.data_path),
+        ("--data_revision", args.revision),
+        ("--model_revision", args.model_revision),
+        ("--max_eval_comparisons", args.max_eval_comparisons),
+        ("--beta", args.beta),
+    ):
+        if value is not None:
+            argv += [flag, str(value)]
+    bench, training_args = parse_args(argv)
+    results = run(bench, training_args)
+    if results is not None:
+        print(terminal_summary(results))
+        print(f"wrote {bench.output_dir}/results.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="community-alignment", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter

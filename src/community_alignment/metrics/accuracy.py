@@ -81,7 +81,9 @@ def fit_temperature(scores: np.ndarray, chosen: np.ndarray, bounds=(1e-3, 1e3)) 
     return float(np.exp((lo + hi) / 2))
 
 
-def expected_calibration_error(scores: np.ndarray, chosen: np.ndarray, temperature: float = 1.0, bins: int = 10) -> float:
+def expected_calibration_error(
+    scores: np.ndarray, chosen: np.ndarray, temperature: float = 1.0, bins: int = 10
+) -> float:
     """ECE of the top-1 prediction: Σ_b |acc_b − conf_b| · n_b / n over equal-width confidence bins."""
     scores, chosen = _check(scores, chosen)
     p = choice_probabilities(scores, temperature)

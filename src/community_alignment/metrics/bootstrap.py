@@ -44,7 +44,12 @@ def ratio_ci(
 
 
 def paired_difference_pvalue(
-    a: np.ndarray, b: np.ndarray, weights: np.ndarray, clusters: np.ndarray, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+    a: np.ndarray,
+    b: np.ndarray,
+    weights: np.ndarray,
+    clusters: np.ndarray,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
 ) -> tuple[float, float]:
     """Difference of weighted means (a − b) and a two-sided clustered-bootstrap p-value for it being 0."""
     w = np.asarray(weights, dtype=np.float64)

@@ -41,15 +41,23 @@ def set_fit(
 
 
 def distributional_summary(
-    probs: np.ndarray, chosen: np.ndarray, set_keys: np.ndarray, groups: np.ndarray | None = None,
-    min_raters: int = 10, min_group_raters: int = 5,
+    probs: np.ndarray,
+    chosen: np.ndarray,
+    set_keys: np.ndarray,
+    groups: np.ndarray | None = None,
+    min_raters: int = 10,
+    min_group_raters: int = 5,
 ) -> dict:
     """Mean 1 − JSD over sets with ≥ min_raters raters, overall and (optionally) within each group
     (sets with ≥ min_group_raters raters of that group)."""
     _, fits, raters = set_fit(probs, chosen, set_keys, min_raters)
-    out = {"metric": "1 - Jensen-Shannon distance (log base 2)", "min_raters": min_raters,
-           "sets": int(len(fits)), "raters": int(raters.sum()),
-           "value": float(fits.mean()) if len(fits) else float("nan")}
+    out = {
+        "metric": "1 - Jensen-Shannon distance (log base 2)",
+        "min_raters": min_raters,
+        "sets": int(len(fits)),
+        "raters": int(raters.sum()),
+        "value": float(fits.mean()) if len(fits) else float("nan"),
+    }
     if groups is not None:
         g = np.asarray(groups, dtype=object)
         out["groups"] = {}

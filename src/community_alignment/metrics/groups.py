@@ -94,8 +94,13 @@ def summarize_axis(groups: dict, overall: dict, min_n: int = MIN_GROUP_N) -> dic
     for m in ("top1_accuracy", "pairwise_accuracy"):
         vals = {g: r[m]["value"] for g, r in eligible.items()}
         if not vals:
-            out[m] = {"micro": overall[m]["value"], "macro": float("nan"), "worst_group": None, "worst": float("nan"),
-                      "gap": float("nan")}
+            out[m] = {
+                "micro": overall[m]["value"],
+                "macro": float("nan"),
+                "worst_group": None,
+                "worst": float("nan"),
+                "gap": float("nan"),
+            }
             continue
         worst = min(vals, key=vals.get)
         out[m] = {

@@ -69,7 +69,9 @@ def build_tiny_causal_lm(out_dir: str, texts: list[str], vocab_size: int = 2048,
 
     os.makedirs(out_dir, exist_ok=True)
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    bpe.train_from_iterator(
+        texts, vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL_TOKENS, show_progress=False
+    )
     tok = PreTrainedTokenizerFast(
         tokenizer_object=bpe._tokenizer, pad_token="<|pad|>", eos_token="<|im_end|>", bos_token=None, unk_token=None
     )
@@ -77,9 +79,17 @@ def build_tiny_causal_lm(out_dir: str, texts: list[str], vocab_size: int = 2048,
     tok.save_pretrained(out_dir)
     torch.manual_seed(seed)
     cfg = Qwen2Config(
-        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=1024, tie_word_embeddings=True,
-        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=None,
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=None,
     )
     Qwen2ForCausalLM(cfg).save_pretrained(out_dir, safe_serialization=True)
     return out_dir

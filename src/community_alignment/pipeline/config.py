@@ -11,8 +11,12 @@ class BenchmarkArguments:
     """What to train and how to evaluate it. TRL's RewardConfig / DPOConfig fields pass through."""
 
     method: str = field(default="reward", metadata={"help": "reward (sequence classifier) or dpo"})
-    model: str = field(default="default", metadata={"help": "Hub id or local path; default: all-MiniLM-L6-v2 "
-                                                             "(reward) or a tiny locally built causal LM (dpo)"})
+    model: str = field(
+        default="default",
+        metadata={
+            "help": "Hub id or local path; default: all-MiniLM-L6-v2 (reward) or a tiny locally built causal LM (dpo)"
+        },
+    )
     model_revision: str | None = field(default=None, metadata={"help": "revision of --model"})
     ref_model: str | None = field(default=None, metadata={"help": "DPO reference model (default: the starting policy)"})
     conditioning: str = field(default="none", metadata={"help": "none | country | demographics"})
@@ -32,13 +36,19 @@ class BenchmarkArguments:
     score_batch_size: int = field(default=32)
     bootstrap_resamples: int = field(default=1000)
     skip_training: bool = field(default=False, metadata={"help": "score --model as it is (no training)"})
-    reference_free: bool = field(default=False, metadata={"help": "dpo: score β·log π without the reference "
-                                                                  "(reported as method dpo_reference_free)"})
+    reference_free: bool = field(
+        default=False,
+        metadata={"help": "dpo: score β·log π without the reference (reported as method dpo_reference_free)"},
+    )
 
     def __post_init__(self):
-        choices = {"method": ("reward", "dpo"), "conditioning": ("none", "country", "demographics"),
-                   "source": ("hub", "local", "sample"), "split_by": ("prompt", "annotator"),
-                   "eval_split": ("validation", "test")}
+        choices = {
+            "method": ("reward", "dpo"),
+            "conditioning": ("none", "country", "demographics"),
+            "source": ("hub", "local", "sample"),
+            "split_by": ("prompt", "annotator"),
+            "eval_split": ("validation", "test"),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"--{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -79,9 +89,16 @@ def parse_args(argv: list[str] | None = None):
 
     fields = {f.name for f in dataclasses.fields(config_cls)}
     defaults = dict(
-        report_to="none", save_strategy="no", logging_steps=10, per_device_train_batch_size=8,
-        learning_rate=1e-4 if method == "reward" else 5e-4, num_train_epochs=1, seed=0, output_dir="trainer_output",
-        disable_tqdm=False, max_length=128,
+        report_to="none",
+        save_strategy="no",
+        logging_steps=10,
+        per_device_train_batch_size=8,
+        learning_rate=1e-4 if method == "reward" else 5e-4,
+        num_train_epochs=1,
+        seed=0,
+        output_dir="trainer_output",
+        disable_tqdm=False,
+        max_length=128,
     )
     # TRL turns checkpointing on by default; it only slows small models down.
     defaults["activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"] = False

@@ -21,8 +21,15 @@ logger = logging.getLogger(__name__)
 
 
 def _selection(b: BenchmarkArguments) -> DataSelection:
-    return DataSelection(source=b.source, data_path=b.data_path, revision=b.data_revision, split_by=b.split_by,
-                         countries=b.countries, languages=b.languages, turns=b.turns)
+    return DataSelection(
+        source=b.source,
+        data_path=b.data_path,
+        revision=b.data_revision,
+        split_by=b.split_by,
+        countries=b.countries,
+        languages=b.languages,
+        turns=b.turns,
+    )
 
 
 def load_eval_data(b: BenchmarkArguments, seed: int):
@@ -50,8 +57,11 @@ def reference_scorers(b: BenchmarkArguments, prior, seed: int) -> list:
     if b.source == "sample":
         from ..synthetic.sample import sample_probs_path
 
-        refs += [baselines.OracleScorer(sample_probs_path(), "true"), baselines.OracleScorer(sample_probs_path(), "country"),
-                 baselines.OracleScorer(sample_probs_path(), "pooled")]
+        refs += [
+            baselines.OracleScorer(sample_probs_path(), "true"),
+            baselines.OracleScorer(sample_probs_path(), "country"),
+            baselines.OracleScorer(sample_probs_path(), "pooled"),
+        ]
     return refs
 
 
@@ -81,10 +91,17 @@ def train_or_load(b: BenchmarkArguments, training_args, accelerator_holder: dict
                 loaded.tokenizer.save_pretrained(out_model_dir)
         acc = _accelerator(accelerator_holder)
         loaded.model.to(acc.device)
-        scorer = RewardModelScorer(loaded.model, loaded.tokenizer, loaded.name, max_length, b.score_batch_size,
-                                   b.conditioning, acc)
-        fields = {"model_name": loaded.name, "model_sha": b.model_revision, "ref_model": None, "beta": None,
-                  "chat_template_hash": scorer.encoder.template_hash(), "method": "reward"}
+        scorer = RewardModelScorer(
+            loaded.model, loaded.tokenizer, loaded.name, max_length, b.score_batch_size, b.conditioning, acc
+        )
+        fields = {
+            "model_name": loaded.name,
+            "model_sha": b.model_revision,
+            "ref_model": None,
+            "beta": None,
+            "chat_template_hash": scorer.encoder.template_hash(),
+            "method": "reward",
+        }
         return scorer, fields, stats, dtype
     # DPO
     policy_path = b.model
@@ -108,14 +125,34 @@ def train_or_load(b: BenchmarkArguments, training_args, accelerator_holder: dict
     beta = getattr(training_args, "beta", 0.1)
     name = policy_path if b.model != "default" else "tiny-causal-lm (built locally)"
     if b.reference_free:
-        scorer = ReferenceFreeDPOScorer(policy.model, policy.tokenizer, name, beta, max_length=max_length,
-                                        accelerator=acc, conditioning=b.conditioning)
+        scorer = ReferenceFreeDPOScorer(
+            policy.model,
+            policy.tokenizer,
+            name,
+            beta,
+            max_length=max_length,
+            accelerator=acc,
+            conditioning=b.conditioning,
+        )
     else:
-        scorer = DPOScorer(policy.model, ref.model, policy.tokenizer, name, beta, max_length=max_length,
-                           accelerator=acc, conditioning=b.conditioning)
-    fields = {"model_name": name, "model_sha": b.model_revision, "ref_model": b.ref_model or policy_path, "beta": beta,
-              "chat_template_hash": hashlib.sha256((policy.tokenizer.chat_template or "").encode()).hexdigest()[:16],
-              "method": scorer.kind}
+        scorer = DPOScorer(
+            policy.model,
+            ref.model,
+            policy.tokenizer,
+            name,
+            beta,
+            max_length=max_length,
+            accelerator=acc,
+            conditioning=b.conditioning,
+        )
+    fields = {
+        "model_name": name,
+        "model_sha": b.model_revision,
+        "ref_model": b.ref_model or policy_path,
+        "beta": beta,
+        "chat_template_hash": hashlib.sha256((policy.tokenizer.chat_template or "").encode()).hexdigest()[:16],
+        "method": scorer.kind,
+    }
     return scorer, fields, stats, dtype
 
 
@@ -156,7 +193,10 @@ def run(b: BenchmarkArguments, training_args) -> dict | None:
     for r in reference_scorers(b, prior, seed):
         rv, rt = r.score(val), r.score(test)
         ref_test[r.name] = rt
-        refs[r.name] = {"kind": r.kind, **evaluate.evaluate_scores(rv, val, rt, test, keys, b.bootstrap_resamples, seed)}
+        refs[r.name] = {
+            "kind": r.kind,
+            **evaluate.evaluate_scores(rv, val, rt, test, keys, b.bootstrap_resamples, seed),
+        }
     baseline_scores = {k: v for k, v in ref_test.items() if refs[k]["kind"] == "baseline"}
     results = {
         "schema_version": rio.SCHEMA_VERSION,
@@ -170,10 +210,15 @@ def run(b: BenchmarkArguments, training_args) -> dict | None:
             "package_versions": rio.package_versions(),
             "benchmark_args": b.to_dict(),
             "dataset": {
-                "source": meta["source"], "revision": meta["revision"], "synthetic": meta["synthetic"],
-                "schema_version": meta["schema_version"], "split": b.eval_split, "split_by": b.split_by,
+                "source": meta["source"],
+                "revision": meta["revision"],
+                "synthetic": meta["synthetic"],
+                "schema_version": meta["schema_version"],
+                "split": b.eval_split,
+                "split_by": b.split_by,
                 "split_fingerprint": meta["split_manifest"]["fingerprints"][b.eval_split],
-                "comparisons": len(test), "validation_comparisons": len(val),
+                "comparisons": len(test),
+                "validation_comparisons": len(val),
                 "filters": {"countries": b.countries, "languages": b.languages, "turns": b.turns},
             },
         },
@@ -197,8 +242,17 @@ def write_run(out_dir: str, results: dict, test: ComparisonBatch, scores: dict) 
 
     os.makedirs(out_dir, exist_ok=True)
     results = rio.write_results(os.path.join(out_dir, "results.json"), results)
-    ids = {k: test.columns[k] for k in ("comparison_id", "conversation_id", "annotator_id", "annotator_country",
-                                        "assigned_lang", "prompt_group")}
+    ids = {
+        k: test.columns[k]
+        for k in (
+            "comparison_id",
+            "conversation_id",
+            "annotator_id",
+            "annotator_country",
+            "assigned_lang",
+            "prompt_group",
+        )
+    }
     ids["turn"], ids["chosen_index"] = test.turn, test.chosen
     ids["set_key"] = evaluate.set_keys(test)
     rio.write_scores(os.path.join(out_dir, "scores.parquet"), ids, scores)

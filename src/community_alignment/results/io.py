@@ -75,7 +75,16 @@ def package_versions() -> dict[str, str | None]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for p in ("community-alignment", "datasets", "transformers", "trl", "accelerate", "torch", "huggingface-hub", "numpy"):
+    for p in (
+        "community-alignment",
+        "datasets",
+        "transformers",
+        "trl",
+        "accelerate",
+        "torch",
+        "huggingface-hub",
+        "numpy",
+    ):
         try:
             out[p] = version(p)
         except PackageNotFoundError:

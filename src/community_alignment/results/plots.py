@@ -74,7 +74,9 @@ def country_language_heatmap(results: dict, path: str, metric: str = "top1_accur
     return path
 
 
-def write_plots(results: dict, out_dir: str, axes=("country", "language", "turn", "age", "political")) -> dict[str, str]:
+def write_plots(
+    results: dict, out_dir: str, axes=("country", "language", "turn", "age", "political")
+) -> dict[str, str]:
     os.makedirs(os.path.join(out_dir, "plots"), exist_ok=True)
     out = {}
     for axis in axes:

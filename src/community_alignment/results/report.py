@@ -28,11 +28,19 @@ def headline_rows(results: dict) -> list[list[str]]:
     for name, r in entries:
         s = r["summary"]["country"]["top1_accuracy"]
         o = r["overall"]
-        rows.append([
-            name, _f(o["top1_accuracy"]["value"]), _f(s["macro"]), f"{_f(s['worst'])} ({s['worst_group'] or '–'})",
-            _f(s["gap"]), _f(o["pairwise_accuracy"]["value"]), _f(o["nll"]["value"], pct=False),
-            _f(r["distributional"]["value"], pct=False), _f(o.get("ece"), pct=False),
-        ])
+        rows.append(
+            [
+                name,
+                _f(o["top1_accuracy"]["value"]),
+                _f(s["macro"]),
+                f"{_f(s['worst'])} ({s['worst_group'] or '–'})",
+                _f(s["gap"]),
+                _f(o["pairwise_accuracy"]["value"]),
+                _f(o["nll"]["value"], pct=False),
+                _f(r["distributional"]["value"], pct=False),
+                _f(o.get("ece"), pct=False),
+            ]
+        )
     return rows
 
 
@@ -70,8 +78,10 @@ def render_report(results: dict, plots: dict[str, str]) -> str:
     for ref, groups in sig.get("against", {}).items():
         better = [g for g, r in groups.items() if r["significant"] and r["difference"] > 0]
         worse = [g for g, r in groups.items() if r["significant"] and r["difference"] < 0]
-        parts.append(f"- vs `{ref}` (top-1 by country, Holm-corrected): significantly better in "
-                     f"{', '.join(better) or 'no group'}; worse in {', '.join(worse) or 'no group'}.")
+        parts.append(
+            f"- vs `{ref}` (top-1 by country, Holm-corrected): significantly better in "
+            f"{', '.join(better) or 'no group'}; worse in {', '.join(worse) or 'no group'}."
+        )
     parts.append("")
     for axis in AXES:
         if axis not in results["results"]:
@@ -87,18 +97,26 @@ def render_report(results: dict, plots: dict[str, str]) -> str:
                 row.append(_f(rb["top1_accuracy"]["value"]) if rb else "–")
             rows.append(row)
         s = results["summary"][axis]["top1_accuracy"]
-        parts += [f"## By {axis.replace('_', ' ')}", "",
-                  f"Top-1 macro {_f(s['macro'])}, worst {_f(s['worst'])} ({s['worst_group']}), gap {_f(s['gap'])} "
-                  f"(groups with n ≥ {results['summary'][axis]['min_group_n']}).", ""]
+        parts += [
+            f"## By {axis.replace('_', ' ')}",
+            "",
+            f"Top-1 macro {_f(s['macro'])}, worst {_f(s['worst'])} ({s['worst_group']}), gap {_f(s['gap'])} "
+            f"(groups with n ≥ {results['summary'][axis]['min_group_n']}).",
+            "",
+        ]
         if axis in plots:
             parts += [f"![{axis}]({plots[axis]})", ""]
         parts += [_md_table(header, rows), ""]
     if "heatmap" in plots:
         parts += ["## Country × language", "", f"![heatmap]({plots['heatmap']})", ""]
     d = results["distributional"]
-    parts += ["## Distributional fit", "",
-              f"{d['metric']} between the model's choice distribution and the observed vote shares on the "
-              f"{d['sets']} candidate sets with ≥ {d['min_raters']} raters in this split: **{_f(d['value'], pct=False)}**.", ""]
+    parts += [
+        "## Distributional fit",
+        "",
+        f"{d['metric']} between the model's choice distribution and the observed vote shares on the "
+        f"{d['sets']} candidate sets with ≥ {d['min_raters']} raters in this split: **{_f(d['value'], pct=False)}**.",
+        "",
+    ]
     if results.get("training"):
         parts += ["## Training", "", "```", *(f"{k}: {v}" for k, v in results["training"].items()), "```", ""]
     return "\n".join(parts)

@@ -26,15 +26,18 @@ def completion_sequences(batch: ComparisonBatch, tokenizer, conditioning: str, m
         for j in range(4):
             if not mask[i, j]:
                 continue
-            full = list(tokenizer.apply_chat_template(
-                [*ctx, {"role": "assistant", "content": batch.candidates[i][j]}], tokenize=True, return_dict=False))
+            full = list(
+                tokenizer.apply_chat_template(
+                    [*ctx, {"role": "assistant", "content": batch.candidates[i][j]}], tokenize=True, return_dict=False
+                )
+            )
             if full[: len(prompt)] != prompt:
                 raise ValueError("the chat template does not render the prompt as a prefix of the full conversation")
-            completion = full[len(prompt):]
+            completion = full[len(prompt) :]
             keep_prompt = max(0, max_length - len(completion))
             if len(full) > max_length:
                 truncated += 1
-            seq = (prompt[-keep_prompt:] if keep_prompt else []) + completion[: max_length]
+            seq = (prompt[-keep_prompt:] if keep_prompt else []) + completion[:max_length]
             where.append((i, j))
             seqs.append((seq, len(seq) - len(completion[:max_length])))
     return where, seqs, truncated
@@ -55,13 +58,28 @@ class DPOScorer:
     kind = "dpo"
     requires_ref = True
 
-    def __init__(self, policy, ref_model, tokenizer, name: str, beta: float, max_length: int = 256,
-                 batch_size: int = 16, conditioning: str = "none", accelerator=None):
+    def __init__(
+        self,
+        policy,
+        ref_model,
+        tokenizer,
+        name: str,
+        beta: float,
+        max_length: int = 256,
+        batch_size: int = 16,
+        conditioning: str = "none",
+        accelerator=None,
+    ):
         if self.requires_ref and ref_model is None:
             raise ValueError("DPOScorer needs the reference model; use ReferenceFreeDPOScorer for the labelled variant")
         self.policy, self.tokenizer, self.name, self.beta = policy.eval(), tokenizer, name, beta
         self.ref = ref_model.eval() if ref_model is not None else None
-        self.max_length, self.batch_size, self.conditioning, self.accelerator = max_length, batch_size, conditioning, accelerator
+        self.max_length, self.batch_size, self.conditioning, self.accelerator = (
+            max_length,
+            batch_size,
+            conditioning,
+            accelerator,
+        )
         self.truncated = 0
 
     def _logratio(self, ids, mask, starts):

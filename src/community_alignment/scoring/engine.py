@@ -9,7 +9,7 @@ batch-size invariance).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -49,7 +49,10 @@ def score_sequences(
             vals = forward(ids.to(device), mask.to(device)).float().cpu().numpy()
             out_idx.append(idx)
             out_val.append(vals.astype(np.float64))
-    pairs = (np.concatenate(out_idx) if out_idx else np.zeros(0, int), np.concatenate(out_val) if out_val else np.zeros(0))
+    pairs = (
+        np.concatenate(out_idx) if out_idx else np.zeros(0, int),
+        np.concatenate(out_val) if out_val else np.zeros(0),
+    )
     if world > 1:
         from accelerate.utils import gather_object
 

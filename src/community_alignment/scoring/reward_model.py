@@ -32,8 +32,17 @@ def candidate_sequences(batch: ComparisonBatch, encoder: Encoder, conditioning: 
 class RewardModelScorer:
     kind = "reward_model"
 
-    def __init__(self, model, tokenizer, name: str, max_length: int = 256, batch_size: int = 32,
-                 conditioning: str = "none", accelerator=None, progress: bool = False):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        name: str,
+        max_length: int = 256,
+        batch_size: int = 32,
+        conditioning: str = "none",
+        accelerator=None,
+        progress: bool = False,
+    ):
         self.model, self.name = model.eval(), name
         self.encoder = Encoder(tokenizer, max_length=max_length)
         self.batch_size, self.conditioning = batch_size, conditioning
@@ -45,8 +54,15 @@ class RewardModelScorer:
 
     def score(self, batch: ComparisonBatch) -> np.ndarray:
         where, seqs = candidate_sequences(batch, self.encoder, self.conditioning)
-        vals = score_sequences(seqs, self._forward, self.pad_id, self.batch_size, self.accelerator, self.progress,
-                               desc=f"scoring {self.name}")
+        vals = score_sequences(
+            seqs,
+            self._forward,
+            self.pad_id,
+            self.batch_size,
+            self.accelerator,
+            self.progress,
+            desc=f"scoring {self.name}",
+        )
         out = np.full((len(batch), 4), np.nan)
         for (i, j), v in zip(where, vals):
             out[i, j] = v

@@ -24,8 +24,14 @@ def load_config(sel: DataSelection, config: str):
     from ..data.builder import CommunityAlignment
 
     kwargs = {} if sel.split_by == "prompt" else {"split_by": sel.split_by}
-    b = CommunityAlignment(config_name=config, source=sel.source, data_path=sel.data_path, revision=sel.revision,
-                           cache_dir=sel.cache_dir, **kwargs)
+    b = CommunityAlignment(
+        config_name=config,
+        source=sel.source,
+        data_path=sel.data_path,
+        revision=sel.revision,
+        cache_dir=sel.cache_dir,
+        **kwargs,
+    )
     b.download_and_prepare()
     return b.as_dataset()
 

@@ -23,8 +23,13 @@ def train_dpo(policy, ref, train_pairs, training_args, conditioning: str):
     from trl import DPOTrainer
 
     data = conversational_pairs(train_pairs, conditioning)
-    trainer = DPOTrainer(model=policy.model, ref_model=ref.model, args=training_args, train_dataset=data,
-                         processing_class=policy.tokenizer)
+    trainer = DPOTrainer(
+        model=policy.model,
+        ref_model=ref.model,
+        args=training_args,
+        train_dataset=data,
+        processing_class=policy.tokenizer,
+    )
     out = trainer.train()
     stats = {
         "train_pairs": len(data),

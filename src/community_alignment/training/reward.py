@@ -24,8 +24,14 @@ def tokenize_pairs(pairs, encoder: Encoder, conditioning: str):
             rejected.append(encoder.encode(ctx, r["rejected"][0]["content"]))
         return {"chosen_ids": chosen, "rejected_ids": rejected}
 
-    return pairs.map(tok, batched=True, remove_columns=pairs.column_names, load_from_cache_file=False,
-                     keep_in_memory=True, desc="tokenizing pairs")
+    return pairs.map(
+        tok,
+        batched=True,
+        remove_columns=pairs.column_names,
+        load_from_cache_file=False,
+        keep_in_memory=True,
+        desc="tokenizing pairs",
+    )
 
 
 def train_reward(loaded, train_pairs, training_args, conditioning: str, max_length: int):
@@ -35,8 +41,9 @@ def train_reward(loaded, train_pairs, training_args, conditioning: str, max_leng
     encoder = Encoder(loaded.tokenizer, max_length=max_length)
     data = tokenize_pairs(train_pairs, encoder, conditioning)
     training_args.max_length = None  # already truncated (and counted) by the encoder
-    trainer = RewardTrainer(model=loaded.model, args=training_args, train_dataset=data,
-                            processing_class=loaded.tokenizer)
+    trainer = RewardTrainer(
+        model=loaded.model, args=training_args, train_dataset=data, processing_class=loaded.tokenizer
+    )
     out = trainer.train()
     stats = {
         "train_pairs": len(data),

@@ -1,0 +1,73 @@
+"""Golden strings: the exact text a model sees (conditioning template and plain rendering)."""
+
+import pytest
+
+from community_alignment.models.encoding import Encoder, render_plain
+from community_alignment.training.conditioning import condition, render_profile
+
+ROW = {
+    "annotator_country": "india",
+    "assigned_lang": "hi",
+    "annotator_age": "18-34",
+    "annotator_gender": None,
+    "annotator_education_level": "Post-secondary graduate",
+    "annotator_political": "Somewhat left-leaning",
+    "annotator_ethnicity": "Dravidian",
+}
+MSGS = [{"role": "user", "content": "What do you think about marriage?"}]
+
+
+def test_none_leaves_the_conversation_alone():
+    assert render_profile(ROW, "none") is None and condition(MSGS, ROW, "none") is MSGS
+
+
+def test_country_template_golden():
+    assert (
+        render_profile(ROW, "country")
+        == "The person judging these answers has this profile: country: india; language: hi."
+    )
+
+
+def test_demographics_template_golden_skips_missing():
+    assert render_profile(ROW, "demographics") == (
+        "The person judging these answers has this profile: country: india; language: hi; age: 18-34; "
+        "education: Post-secondary graduate; political leaning: Somewhat left-leaning; ethnicity: Dravidian."
+    )
+
+
+def test_condition_prepends_a_system_message():
+    out = condition(MSGS, ROW, "country")
+    assert out[0]["role"] == "system" and out[1:] == MSGS
+
+
+def test_unknown_mode():
+    with pytest.raises(ValueError, match="conditioning must be one of"):
+        render_profile(ROW, "religion")
+
+
+def test_plain_rendering_golden():
+    ctx = condition(
+        MSGS + [{"role": "assistant", "content": "It depends."}, {"role": "user", "content": "Why?"}], ROW, "country"
+    )
+    assert render_plain(ctx) == (
+        "system: The person judging these answers has this profile: country: india; language: hi.\n"
+        "user: What do you think about marriage?\nassistant: It depends.\nuser: Why?"
+    )
+
+
+def test_minilm_sees_exactly_this_text():
+    from transformers import AutoTokenizer
+
+    from community_alignment.models.loading import resolve_reward_model
+
+    tok = AutoTokenizer.from_pretrained(resolve_reward_model("default")[0])
+    enc = Encoder(tok, max_length=64)
+    ids = enc.encode(condition(MSGS, ROW, "country"), "Family duty comes first.")
+    assert tok.decode(ids) == (
+        "[CLS] system : the person judging these answers has this profile : country : india ; language : hi. "
+        "user : what do you think about marriage? [SEP] family duty comes first. [SEP]"
+    )
+    assert enc.truncated == 0
+    long = enc.encode(MSGS * 20, "word " * 100)
+    assert len(long) == 64 and enc.truncated == 1
+    assert tok.decode(long).endswith("word word [SEP]") and "[SEP] word" in tok.decode(long)

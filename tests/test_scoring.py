@@ -1,0 +1,138 @@
+"""Scorers: baselines, reward-model scoring (one pass per candidate, batch-size invariant), DPO."""
+
+import numpy as np
+import pytest
+
+from community_alignment.scoring import baselines
+from community_alignment.scoring.base import ComparisonBatch
+
+
+def _batch(cands, chosen, turn=None):
+    n = len(cands)
+    cols = {
+        "comparison_id": np.array([f"{i}-1" for i in range(n)], dtype=object),
+        "annotator_id": np.arange(n),
+        "annotator_country": np.array(["india"] * n, dtype=object),
+        "assigned_lang": np.array(["en"] * n, dtype=object),
+    }
+    ctx = [[{"role": "user", "content": f"question {i}"}] for i in range(n)]
+    return ComparisonBatch(ctx, cands, np.asarray(chosen), np.asarray(turn or [1] * n), cols)
+
+
+def test_length_baseline_prefers_longer_and_masks_missing_and_duplicates():
+    b = _batch([["a", "bbb", None, "cc"], ["x", "yy", "x", "zzz"]], [1, 0])
+    s = baselines.LengthScorer().score(b)
+    assert s[0].tolist()[:2] == [1, 3] and np.isnan(s[0, 2]) and s[0, 3] == 2
+    assert np.isnan(s[1, 2])  # identical to the chosen text: no label between them
+
+
+def test_position_prior_uses_train_frequencies():
+    prior = baselines.PositionPriorScorer(np.array([1, 1, 1, 2, 2]), np.array([3, 3, 0, 0, 0]))
+    s = prior.score(_batch([["a", "b", "c", "d"]] * 2, [0, 0], turn=[1, 2]))
+    assert s[0].argmax() == 3 and s[1].argmax() == 0
+
+
+def test_random_baseline_is_seeded():
+    b = _batch([["a", "b", "c", "d"]] * 5, [0] * 5)
+    assert np.array_equal(baselines.RandomScorer(3).score(b), baselines.RandomScorer(3).score(b))
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from community_alignment.models.loading import load_reward_model
+
+    return load_reward_model("default")
+
+
+@pytest.fixture(scope="module")
+def sample_batch():
+    from community_alignment.data.builder import CommunityAlignment
+
+    b = CommunityAlignment(config_name="comparisons", source="sample")
+    b.download_and_prepare()
+    return ComparisonBatch.from_dataset(b.as_dataset()["test"].select(range(24)))
+
+
+def test_reward_scorer_scores_each_candidate_once_and_is_batch_size_invariant(minilm, sample_batch):
+    from community_alignment.scoring import engine
+    from community_alignment.scoring.reward_model import RewardModelScorer
+
+    calls = []
+    original = engine.score_sequences
+
+    def counting(seqs, *a, **k):
+        calls.append(len(seqs))
+        return original(seqs, *a, **k)
+
+    engine_mod = __import__("community_alignment.scoring.reward_model", fromlist=["x"])
+    engine_mod.score_sequences = counting
+    try:
+        s1 = RewardModelScorer(minilm.model, minilm.tokenizer, "m", max_length=96, batch_size=1).score(sample_batch)
+        s7 = RewardModelScorer(minilm.model, minilm.tokenizer, "m", max_length=96, batch_size=7).score(sample_batch)
+        s32 = RewardModelScorer(minilm.model, minilm.tokenizer, "m", max_length=96, batch_size=32).score(sample_batch)
+    finally:
+        engine_mod.score_sequences = original
+    assert calls[0] == int(sample_batch.scoreable().sum()) <= 4 * len(sample_batch)
+    assert np.array_equal(np.isnan(s1), ~sample_batch.scoreable())
+    # identical up to float32 round-off, and identical decisions
+    assert np.nanmax(np.abs(s1 - s7)) < 1e-5 and np.nanmax(np.abs(s1 - s32)) < 1e-5
+    assert (np.nanargmax(s1, 1) == np.nanargmax(s32, 1)).all()
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory):
+    from community_alignment.models.loading import build_tiny_causal_lm, load_causal_lm
+
+    texts = ["What do you think about marriage?", "Family duty comes first.", "Freedom matters most."] * 50
+    path = build_tiny_causal_lm(str(tmp_path_factory.mktemp("lm")), texts, vocab_size=300)
+    return load_causal_lm(path)
+
+
+def test_dpo_scorer_needs_a_reference_and_labels_the_free_variant(tiny_lm):
+    from community_alignment.scoring.dpo import DPOScorer, ReferenceFreeDPOScorer
+
+    with pytest.raises(ValueError, match="needs the reference model"):
+        DPOScorer(tiny_lm.model, None, tiny_lm.tokenizer, "p", beta=0.1)
+    assert ReferenceFreeDPOScorer(tiny_lm.model, tiny_lm.tokenizer, "p", beta=0.1).kind == "dpo_reference_free"
+
+
+def test_dpo_implicit_reward_matches_a_direct_computation(tiny_lm):
+    import copy
+
+    import torch
+
+    from community_alignment.scoring.dpo import DPOScorer, ReferenceFreeDPOScorer
+
+    b = _batch([["Family duty comes first.", "Freedom matters most.", "It depends.", "No idea."]], [0])
+    same = DPOScorer(tiny_lm.model, tiny_lm.model, tiny_lm.tokenizer, "p", beta=0.5).score(b)
+    assert np.allclose(same, 0.0)  # policy == reference → implicit reward 0
+    policy = copy.deepcopy(tiny_lm.model)
+    with torch.no_grad():
+        for p in policy.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    s = DPOScorer(policy, tiny_lm.model, tiny_lm.tokenizer, "p", beta=0.5).score(b)
+    free = ReferenceFreeDPOScorer(policy, tiny_lm.tokenizer, "p", beta=0.5).score(b)
+    ref_free = ReferenceFreeDPOScorer(tiny_lm.model, tiny_lm.tokenizer, "r", beta=0.5).score(b)
+    assert np.allclose(s, free - ref_free, atol=1e-4)
+    # direct: β Σ log π(completion) for candidate 1
+    tok = tiny_lm.tokenizer
+    ctx = b.contexts[0]
+    prompt = tok.apply_chat_template(ctx, add_generation_prompt=True, tokenize=True, return_dict=False)
+    full = tok.apply_chat_template(
+        [*ctx, {"role": "assistant", "content": b.candidates[0][1]}], tokenize=True, return_dict=False
+    )
+    ids = torch.tensor([full])
+    with torch.no_grad():
+        logp = torch.log_softmax(policy(ids).logits[0, :-1].float(), -1)
+    direct = sum(logp[t - 1, full[t]].item() for t in range(len(prompt), len(full)))
+    assert free[0, 1] == pytest.approx(0.5 * direct, abs=1e-4)
+
+
+def test_oracle_scorer_reads_the_sample_probabilities():
+    from community_alignment.synthetic.sample import sample_probs_path
+
+    oracle = baselines.OracleScorer(sample_probs_path(), "true")
+    key = next(iter(oracle.table))
+    b = _batch([["a", "b", "c", "d"]], [0])
+    b.columns["comparison_id"] = np.array([key], dtype=object)
+    assert np.allclose(np.exp(oracle.score(b)[0]), oracle.table[key])
