@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SRC    := src tests benchmarks loading_script.py
 
-.PHONY: install lint format test test-fast prepare card sample perf clean
+.PHONY: install lint format browser test test-fast prepare benchmark pluralism card sample perf clean
 
 # torch first, pinned: an unpinned torch (pulled in by trl/accelerate) would fetch a multi-GB CUDA build.
 $(STAMP): setup.cfg pyproject.toml
@@ -25,7 +25,14 @@ format: install
 	$(BIN)/ruff check --fix $(SRC)
 	$(BIN)/ruff format $(SRC)
 
-test: lint
+# The leaderboard's browser test needs Debian's chromium + chromium-driver (installed here when missing).
+browser:
+	@command -v chromedriver >/dev/null 2>&1 || { \
+	  echo "installing chromium + chromium-driver (Debian packages) for the browser test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 test-fast: lint
@@ -36,6 +43,15 @@ test-fast: lint
 prepare: install
 	$(BIN)/community-alignment prepare --all --source sample
 
+# The main job: train the default reward model (all-MiniLM-L6-v2, offline) on the embedded sample under
+# accelerate, score it per subgroup against baselines and the oracle; writes runs/default/ (< 10 min on 2 CPUs).
+benchmark: install
+	$(BIN)/accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no benchmarks/train.py
+
+# Pooled vs country-conditioned reward model on the sample; writes runs/pluralism/report.md.
+pluralism: install
+	$(BIN)/python benchmarks/pluralism.py
+
 card: install
 	$(BIN)/community-alignment card --source sample --out dataset_card.md
 
@@ -44,6 +60,8 @@ sample: install
 
 perf: install
 	$(BIN)/python benchmarks/perf/prepare.py
+	$(BIN)/python benchmarks/perf/scoring.py
+	$(BIN)/python benchmarks/perf/train_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info src/*.egg-info

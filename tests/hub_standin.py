@@ -3,12 +3,17 @@
 Serves `/{datasets/}REPO/resolve/REVISION/FILENAME` for the files it is given, at one commit sha,
 with the headers `huggingface_hub` reads (X-Repo-Commit, ETag, Content-Length), and answers unknown
 revisions and files with the Hub's error codes (X-Error-Code: RevisionNotFound / EntryNotFound).
+It also takes commits the way the Hub's API does (`POST /api/datasets/REPO/preupload/REV` →
+upload modes, `POST /api/datasets/REPO/commit/REV` with the NDJSON payload), records them decoded
+in `commits`, and answers with a commit and pull-request URL.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.server
+import json
 import threading
 import urllib.parse
 
@@ -17,6 +22,7 @@ class HubStandIn:
     def __init__(self, repo_id: str, commit: str, files: dict[str, bytes], aliases: tuple[str, ...] = ("main",)):
         self.repo_id, self.commit, self.files, self.aliases = repo_id, commit, files, aliases
         self.requests: list[tuple[str, str]] = []
+        self.commits: list[tuple[str, dict]] = []
         stand_in = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -56,6 +62,48 @@ class HubStandIn:
 
             def do_GET(self):
                 self._answer(body=True)
+
+            def _json(self, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                stand_in.requests.append((self.command, self.path))
+                url = urllib.parse.urlparse(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                api = f"/api/datasets/{stand_in.repo_id}/"
+                if not url.path.startswith(api):
+                    return self._error(404, "RepoNotFound", "Repository not found")
+                if "/preupload/" in url.path:
+                    files = json.loads(body)["files"]
+                    return self._json(
+                        {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]}
+                    )
+                if "/commit/" in url.path:
+                    lines = [json.loads(x) for x in body.decode().splitlines() if x.strip()]
+                    header = next(x["value"] for x in lines if x["key"] == "header")
+                    files = {
+                        x["value"]["path"]: json.loads(base64.b64decode(x["value"]["content"]))
+                        for x in lines
+                        if x["key"] == "file"
+                    }
+                    params = urllib.parse.parse_qs(url.query)
+                    stand_in.commits.append(
+                        (url.path, {**header, "files": files, "create_pr": params.get("create_pr") == ["1"]})
+                    )
+                    base = f"{stand_in.endpoint}/datasets/{stand_in.repo_id}"
+                    return self._json(
+                        {
+                            "commitUrl": f"{base}/commit/{'b' * 40}",
+                            "commitOid": "b" * 40,
+                            "pullRequestUrl": f"{base}/discussions/1",
+                        }
+                    )
+                return self._error(404, "EntryNotFound", "unknown API")
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -71,3 +71,20 @@ def test_minilm_sees_exactly_this_text():
     long = enc.encode(MSGS * 20, "word " * 100)
     assert len(long) == 64 and enc.truncated == 1
     assert tok.decode(long).endswith("word word [SEP]") and "[SEP] word" in tok.decode(long)
+
+
+def test_truncation_keeps_the_profile():
+    from transformers import AutoTokenizer
+
+    from community_alignment.models.loading import resolve_reward_model
+
+    tok = AutoTokenizer.from_pretrained(resolve_reward_model("default")[0])
+    enc = Encoder(tok, max_length=48)
+    history = [
+        {"role": "user", "content": "old question " * 30},
+        {"role": "assistant", "content": "old answer " * 30},
+        {"role": "user", "content": "last question"},
+    ]
+    text = tok.decode(enc.encode(condition(history, ROW, "country"), "answer " * 40))
+    assert text.startswith("[CLS] system : the person judging these answers has this profile : country : india")
+    assert "last question [SEP] answer" in text and enc.truncated == 1

@@ -74,9 +74,9 @@ def test_reward_scorer_scores_each_candidate_once_and_is_batch_size_invariant(mi
         engine_mod.score_sequences = original
     assert calls[0] == int(sample_batch.scoreable().sum()) <= 4 * len(sample_batch)
     assert np.array_equal(np.isnan(s1), ~sample_batch.scoreable())
-    # identical up to float32 round-off, and identical decisions
-    assert np.nanmax(np.abs(s1 - s7)) < 1e-5 and np.nanmax(np.abs(s1 - s32)) < 1e-5
-    assert (np.nanargmax(s1, 1) == np.nanargmax(s32, 1)).all()
+    # no padding: the batch size changes scores only by BLAS round-off (~1e-8), never a decision
+    assert np.nanmax(np.abs(s1 - s7)) < 1e-6 and np.nanmax(np.abs(s1 - s32)) < 1e-6
+    assert (np.nanargmax(s1, 1) == np.nanargmax(s7, 1)).all() and (np.nanargmax(s1, 1) == np.nanargmax(s32, 1)).all()
 
 
 @pytest.fixture(scope="module")

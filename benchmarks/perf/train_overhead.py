@@ -27,10 +27,21 @@ def main() -> None:
     pairs = subsample(load_config(DataSelection(), "pairwise")["train"], args.pairs, 0)
 
     def config(out):
-        return RewardConfig(output_dir=out, use_cpu=True, bf16=False, report_to="none", save_strategy="no",
-                            per_device_train_batch_size=8, num_train_epochs=1, learning_rate=1e-4, logging_steps=1000,
-                            max_length=args.max_length, disable_tqdm=True, seed=0,
-                            **{"activation_checkpointing": False})
+        return RewardConfig(
+            output_dir=out,
+            use_cpu=True,
+            bf16=False,
+            report_to="none",
+            save_strategy="no",
+            per_device_train_batch_size=8,
+            num_train_epochs=1,
+            learning_rate=1e-4,
+            logging_steps=1000,
+            max_length=args.max_length,
+            disable_tqdm=True,
+            seed=0,
+            **{"activation_checkpointing": False},
+        )
 
     with tempfile.TemporaryDirectory() as d:
         # bare TRL: text pairs, a minimal chat template so TRL tokenizes the conversations itself
@@ -38,7 +49,9 @@ def main() -> None:
         m.tokenizer.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
         bare = pairs.select_columns(["prompt", "chosen", "rejected"])
         t = time.perf_counter()
-        trainer = RewardTrainer(model=m.model, args=config(d + "/bare"), train_dataset=bare, processing_class=m.tokenizer)
+        trainer = RewardTrainer(
+            model=m.model, args=config(d + "/bare"), train_dataset=bare, processing_class=m.tokenizer
+        )
         trainer.train()
         t_bare = time.perf_counter() - t
         kept = len(trainer.train_dataset)
@@ -50,9 +63,13 @@ def main() -> None:
 
     print(f"pairs {len(pairs)}, max_length {args.max_length}, all-MiniLM-L6-v2, batch 8, fp32 CPU")
     print(f"bare TRL  {t_bare:7.1f} s  (TRL dropped {len(pairs) - kept} over-long pairs, trained on {kept})")
-    print(f"ours      {t_ours:7.1f} s  (truncated {stats['sequences_truncated']} sequences, trained on {stats['train_pairs']})")
-    print(f"overhead  {100 * (t_ours / t_bare - 1):+.1f}%  per pair: {100 * ((t_ours / stats['train_pairs']) / (t_bare / max(kept, 1)) - 1):+.1f}%"
-          "  (goal ≤ +5%)")
+    print(
+        f"ours      {t_ours:7.1f} s  (truncated {stats['sequences_truncated']} sequences, trained on {stats['train_pairs']})"
+    )
+    print(
+        f"overhead  {100 * (t_ours / t_bare - 1):+.1f}%  per pair: {100 * ((t_ours / stats['train_pairs']) / (t_bare / max(kept, 1)) - 1):+.1f}%"
+        "  (goal ≤ +5%)"
+    )
 
 
 if __name__ == "__main__":

@@ -193,6 +193,51 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .leaderboard.validate import validate_many
+
+    problems = validate_many(args.files, args.fingerprint)
+    bad = 0
+    for path, found in problems.items():
+        if found:
+            bad += 1
+            print(f"{path}: {len(found)} problem(s)")
+            for p in found:
+                print(f"  {p}")
+        else:
+            print(f"{path}: OK")
+    return 1 if bad else 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from .leaderboard.submit import SubmissionError, submit
+
+    try:
+        where = submit(args.file, args.repo, dry_run_dir=args.dry_run, expected_fingerprint=args.fingerprint)
+    except SubmissionError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote the commit to {where}" if args.dry_run else f"opened {where}")
+    return 0
+
+
+def cmd_model_card(args: argparse.Namespace) -> int:
+    from .leaderboard.submit import model_card_yaml
+
+    sys.stdout.write(model_card_yaml(args.file))
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from .leaderboard.build import build
+
+    info = build(args.results_dir, args.out)
+    for path, problems in info["rejected"].items():
+        print(f"rejected {path}: " + "; ".join(problems[:3]) + (" …" if len(problems) > 3 else ""))
+    print(f"{info['entries']} entries → {args.out}/leaderboard.csv, leaderboard.md, index.html")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="community-alignment", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -226,6 +271,45 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_flags(p)
     p.add_argument("--out", default="-", help="file to write (default: stdout)")
     p.set_defaults(func=cmd_card)
+
+    p = sub.add_parser("score", help="score an existing model (no training) and write results.json + report")
+    _add_source_flags(p)
+    p.set_defaults(source="sample")
+    p.add_argument(
+        "--model", required=True, help="Hub id or local path (reward model, or DPO policy with --method dpo)"
+    )
+    p.add_argument("--model-revision")
+    p.add_argument("--method", choices=("reward", "dpo"), default="reward")
+    p.add_argument("--ref-model", help="DPO reference model (default: --model itself)")
+    p.add_argument("--beta", type=float, help="DPO β of the implicit reward")
+    p.add_argument("--conditioning", choices=("none", "country", "demographics"), default="none")
+    p.add_argument("--split", choices=("validation", "test"), default="test")
+    p.add_argument("--max-eval-comparisons", type=int, help="random subset of the split (default 400; 0 = all)")
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--name", help="run folder name (default: score)")
+    p.add_argument("--runs-dir", default="runs")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("validate", help="check results files (schema + semantics); exit 1 on any problem")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--fingerprint", help="expected split fingerprint (default: computed for the sample)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("submit", help="validate, then open a PR on a Hub results dataset (or --dry-run DIR)")
+    p.add_argument("file")
+    p.add_argument("--repo", required=True, help="ORG/NAME of the results dataset")
+    p.add_argument("--dry-run", metavar="DIR", help="write the exact files and commit message here instead")
+    p.add_argument("--fingerprint", help="expected split fingerprint (default: computed for the sample)")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("model-card", help="print the model-index YAML (eval results) for a model card")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_model_card)
+
+    p = sub.add_parser("leaderboard", help="build leaderboard.csv / .md / index.html from a folder of results")
+    p.add_argument("results_dir")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser(
         "make-sample", help="regenerate the embedded synthetic sample (or write a custom synthetic file)"

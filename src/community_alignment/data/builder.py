@@ -215,28 +215,25 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
 
     def _generate_tables(self, table: pa.Table, split: str, group: str | None) -> Iterator:
         sub = table.filter(pc.equal(table["split"], split))
-        kind = self.config.kind
+        kind, axis = self.config.kind, self.config.group_axis
+        turns = None
+        if group is not None and axis == "turn":
+            turns = (int(group.split("_")[1]),)  # expand only that turn
+        elif group is not None:  # country / language are conversation attributes: filter before expanding
+            col = sub[expand.GROUP_AXES[axis]]
+            sub = sub.filter(pc.equal(pc.replace_substring(col, " ", "_"), group))
         for batch_id, start in enumerate(range(0, sub.num_rows, CHUNK_ROWS)):
             chunk = sub.slice(start, CHUNK_ROWS)
             if kind == "conversations":
                 out = chunk.select(schema.COLUMNS_V11)
             else:
-                out, _ = expand.comparisons(chunk)
+                out, _ = expand.comparisons(chunk, turns)
                 if out is None:
                     continue
                 if kind != "comparisons":
                     out, _ = expand.pairs(out)
-                if group is not None:
-                    out = out.filter(self._group_mask(out, group))
             if out.num_rows:
                 yield _key(batch_id), self._cast(out)
-
-    def _group_mask(self, pairs: pa.Table, group: str) -> pa.Array:
-        axis = self.config.group_axis
-        col = pairs[expand.GROUP_AXES[axis]]
-        if axis == "turn":
-            return pc.equal(col, int(group.split("_")[1]))
-        return pc.equal(pc.replace_substring(col, " ", "_"), group)
 
     def _cast(self, out: pa.Table) -> pa.Table:
         schema_ = self.info.features.arrow_schema

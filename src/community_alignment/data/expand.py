@@ -53,12 +53,15 @@ def _preferred_text(table: pa.Table, turn: str) -> pa.ChunkedArray:
     return pc.case_when(cond, *cands)
 
 
-def comparisons(conversations: pa.Table) -> tuple[pa.Table, Counter]:
-    """One row per turn-level choice; returns the table and the drop counts."""
+def comparisons(conversations: pa.Table, turns: tuple[int, ...] | None = None) -> tuple[pa.Table, Counter]:
+    """One row per turn-level choice (only of `turns`, 1-based, when given); the table and the drop counts."""
     dropped: Counter = Counter()
-    preferred = {t: _preferred_text(conversations, t) for t in schema.TURNS}
+    last = max(turns) if turns else len(schema.TURNS)
+    preferred = {t: _preferred_text(conversations, t) for t in schema.TURNS[: last - 1]}
     parts = []
     for k, turn in enumerate(schema.TURNS):
+        if turns and k + 1 not in turns:
+            continue
         idx = chosen_index(conversations, turn)
         labelled = pc.is_valid(idx)
         has_prompt = pc.is_valid(conversations[f"{turn}_turn_prompt"])

@@ -21,6 +21,7 @@ import io
 import logging
 import os
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 EMPTY_LITERAL = "EMPTY STRING"
 END_OF_TEXT = "<|end_of_text|>"
+BLOCK_SIZE = 64 << 20  # bytes of CSV parsed at a time
 
 
 @dataclasses.dataclass
@@ -107,11 +109,12 @@ def diagnose_csv(path: str, n_columns: int) -> str:
     return ""
 
 
-def _read_csv(path: str, header: list[str]) -> pa.Table:
+def _csv_batches(path: str, header: list[str]) -> Iterator[pa.Table]:
+    """Stream the CSV in blocks (bounded memory: the whole file is never parsed at once)."""
     dup = sorted({c for c in header if header.count(c) > 1})
     if dup:
         raise SchemaError(f"{path}: line 1: duplicate column name(s) {', '.join(dup)}")
-    read_opts = pacsv.ReadOptions(block_size=64 << 20, use_threads=True)
+    read_opts = pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=True)
     parse_opts = pacsv.ParseOptions(newlines_in_values=True)
     conv_opts = pacsv.ConvertOptions(
         column_types={c: pa.large_string() for c in header},
@@ -121,7 +124,9 @@ def _read_csv(path: str, header: list[str]) -> pa.Table:
         check_utf8=True,
     )
     try:
-        return pacsv.read_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
+        reader = pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
+        for batch in reader:
+            yield pa.Table.from_batches([batch])
     except (pa.ArrowInvalid, pa.ArrowException) as e:
         where = diagnose_csv(path, len(header))
         raise SchemaError(f"{path}: {where or 'could not be parsed as CSV'} [{e}]") from None
@@ -138,14 +143,15 @@ def _read_parquet(path: str) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
+class _BadValue(Exception):
+    def __init__(self, column: str, idx: int, value, n_bad: int, expected: str):
+        super().__init__(column)
+        self.column, self.idx, self.value, self.n_bad, self.expected = column, idx, value, n_bad, expected
+
+
 def _bad_value(path: str, column: str, values: pa.ChunkedArray, bad_mask: pa.ChunkedArray, expected: str):
     idx = int(np.flatnonzero(bad_mask.to_numpy(zero_copy_only=False))[0])
-    value = values[idx].as_py()
-    where = f"line {line_of_row(path, idx)} (data row {idx + 1})" if not path.endswith(".parquet") else f"row {idx}"
-    n_bad = int(pc.sum(bad_mask).as_py())
-    raise SchemaError(
-        f"{path}: {where}, column {column!r}: unexpected value {value!r}; expected {expected} ({n_bad} row(s) affected)"
-    )
+    raise _BadValue(column, idx, values[idx].as_py(), int(pc.sum(bad_mask).as_py()), expected)
 
 
 def _parse_int(table: pa.Table, column: str, path: str, nullable: bool = False) -> pa.Array:
@@ -224,16 +230,30 @@ def read_conversations(path: str) -> tuple[pa.Table, ReadReport]:
             f"{path}: ignoring {len(report.extra_columns)} unknown column(s): {', '.join(report.extra_columns)}",
             stacklevel=2,
         )
-    if raw is None:
-        raw = _read_csv(path, header)
-    if raw.num_rows == 0:
-        raise SchemaError(f"{path}: the file has a header but no data rows")
-    report.rows_read = raw.num_rows
-    return _typed(raw, path, version, report), report
-
-
-def _typed(raw: pa.Table, path: str, version: str, report: ReadReport) -> pa.Table:
+    batches = [raw] if raw is not None else _csv_batches(path, header)
     counts = {"empty_string_literal_cells": 0, "end_of_text_cells": 0, "blank_cells": 0}
+    parts, offset = [], 0
+    try:
+        for batch in batches:
+            parts.append(_typed(batch, path, version, counts))
+            offset += batch.num_rows
+    except _BadValue as e:
+        row = offset + e.idx
+        where = f"row {row}" if path.endswith(".parquet") else f"line {line_of_row(path, row)} (data row {row + 1})"
+        raise SchemaError(
+            f"{path}: {where}, column {e.column!r}: unexpected value {e.value!r}; expected {e.expected}"
+            f" ({e.n_bad} row(s) affected in that block)"
+        ) from None
+    if offset == 0:
+        raise SchemaError(f"{path}: the file has a header but no data rows")
+    report.rows_read = offset
+    report.cleaned = counts
+    table = pa.concat_tables(parts)
+    del parts
+    return _drop_duplicate_ids(table, report), report
+
+
+def _typed(raw: pa.Table, path: str, version: str, counts: dict[str, int]) -> pa.Table:
     out: dict[str, pa.ChunkedArray] = {}
     out["conversation_id"] = _parse_int(raw, "conversation_id", path)
     out["annotator_id"] = _parse_int(raw, "annotator_id", path)
@@ -262,8 +282,6 @@ def _typed(raw: pa.Table, path: str, version: str, report: ReadReport) -> pa.Tab
     missing_prompt = pc.is_null(table["first_turn_prompt"])
     if pc.any(missing_prompt).as_py():
         _bad_value(path, "first_turn_prompt", raw["first_turn_prompt"], missing_prompt, "a first-turn prompt")
-    table = _drop_duplicate_ids(table, report)
-    report.cleaned = counts
     return table
 
 

@@ -6,6 +6,8 @@ Two renderings, chosen by the tokenizer (never by sniffing model names):
 - no chat template (e.g. all-MiniLM-L6-v2, a BERT) → a sentence pair
   `[CLS] <context> [SEP] <candidate> [SEP]` with the context rendered as "role: content" lines
   (PLAIN_TEMPLATE); the context keeps its last tokens, the candidate its first ones.
+In both, a leading system message (the annotator profile of a conditioned model) is never cut:
+truncation removes the oldest conversation turns after it.
 Every truncation is counted (`Encoder.truncated`); nothing is dropped.
 """
 
@@ -46,22 +48,40 @@ class Encoder:
         return self._cache[text]
 
     def encode(self, context: list[dict], response: str) -> list[int]:
+        """Token ids for (context, response). Leading system messages (the annotator profile) are
+        always kept; what is cut is the oldest part of the conversation after them."""
         self.encoded += 1
+        n_sys = next((i for i, m in enumerate(context) if m["role"] != "system"), len(context))
+        system, rest = context[:n_sys], context[n_sys:]
         if self.uses_chat_template:
-            ids = self.tokenizer.apply_chat_template(
-                [*context, {"role": "assistant", "content": response}], tokenize=True, return_dict=False
-            )
-            ids = list(ids["input_ids"] if isinstance(ids, dict) else ids)
-            if len(ids) > self.max_length:
-                self.truncated += 1
-                ids = ids[-self.max_length :]
-            return ids
-        ctx, resp = self._ids(render_plain(context)), self._ids(response)
-        budget = self.max_length - 3
+            return self._encode_chat(system, rest, response)
+        sys_ids = self._ids(render_plain(system) + "\n") if system else []
+        ctx, resp = self._ids(render_plain(rest)), self._ids(response)
+        budget = self.max_length - 3 - len(sys_ids)
+        if budget <= 0:
+            raise ValueError(f"max_length {self.max_length} leaves no room after the {len(sys_ids)}-token profile")
         if len(ctx) + len(resp) > budget:
             self.truncated += 1
             keep_resp = min(len(resp), max(budget - len(ctx), int(budget * self.response_share)))
             keep_ctx = budget - keep_resp
             ctx, resp = ctx[len(ctx) - keep_ctx :] if keep_ctx else [], resp[:keep_resp]
         t = self.tokenizer
-        return [t.cls_token_id, *ctx, t.sep_token_id, *resp, t.sep_token_id]
+        return [t.cls_token_id, *sys_ids, *ctx, t.sep_token_id, *resp, t.sep_token_id]
+
+    def _encode_chat(self, system: list[dict], rest: list[dict], response: str) -> list[int]:
+        def render(msgs: list[dict]) -> list[int]:
+            ids = self.tokenizer.apply_chat_template(
+                [*system, *msgs, {"role": "assistant", "content": response}], tokenize=True, return_dict=False
+            )
+            return list(ids["input_ids"] if isinstance(ids, dict) else ids)
+
+        ids = render(rest)
+        if len(ids) <= self.max_length:
+            return ids
+        self.truncated += 1
+        while len(rest) > 1 and len(ids) > self.max_length:  # drop the oldest turns, keep the profile
+            rest = rest[1:]
+            ids = render(rest)
+        if len(ids) > self.max_length:  # still too long: keep the end (the response)
+            ids = ids[-self.max_length :]
+        return ids

@@ -179,13 +179,26 @@ def _accelerator(holder: dict):
 def run(b: BenchmarkArguments, training_args) -> dict | None:
     """The whole benchmark; returns the results dict on the main process (None elsewhere)."""
     t0 = time.time()
-    seed = int(training_args.seed)
     holder: dict = {}
     scorer, fields, stats, dtype = train_or_load(b, training_args, holder)
-    acc = _accelerator(holder)
+    return evaluate_run(b, scorer, fields, stats, dtype, int(training_args.seed), _accelerator(holder), t0)
+
+
+def evaluate_run(
+    b: BenchmarkArguments,
+    scorer,
+    fields: dict,
+    stats: dict | None,
+    dtype: str,
+    seed: int,
+    acc=None,
+    t0: float | None = None,
+) -> dict | None:
+    """Score the eval split with `scorer` and the references, compute the metrics, write the run folder."""
+    t0 = t0 or time.time()
     val, test, prior, meta = load_eval_data(b, seed)
     main_val, main_test = scorer.score(val), scorer.score(test)
-    if not acc.is_main_process:
+    if acc is not None and not acc.is_main_process:
         return None
     keys = evaluate.set_keys(test)
     main = evaluate.evaluate_scores(main_val, val, main_test, test, keys, b.bootstrap_resamples, seed)

@@ -35,12 +35,17 @@ def clean_json(obj):
     return obj
 
 
-def validate_schema(results: dict) -> list[str]:
-    """JSON-Schema problems as 'path: message' strings (empty when valid)."""
+def schema_errors(results: dict) -> list[tuple[str, str]]:
+    """(JSON path, message) for every JSON-Schema violation (empty when valid)."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(load_schema())
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(results)]
+    return [("/" + "/".join(map(str, e.absolute_path)), e.message) for e in validator.iter_errors(results)]
+
+
+def validate_schema(results: dict) -> list[str]:
+    """JSON-Schema problems as 'path: message' strings (empty when valid)."""
+    return [f"{path[1:] or '(root)'}: {msg}" for path, msg in schema_errors(results)]
 
 
 def write_results(path: str, results: dict) -> dict:

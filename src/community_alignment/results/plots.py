@@ -74,13 +74,14 @@ def country_language_heatmap(results: dict, path: str, metric: str = "top1_accur
     return path
 
 
-def write_plots(
-    results: dict, out_dir: str, axes=("country", "language", "turn", "age", "political")
-) -> dict[str, str]:
+def write_plots(results: dict, out_dir: str) -> dict[str, str]:
+    """One bar chart per subgroup axis (the country × language axis is drawn as the heatmap)."""
+    from ..metrics.groups import AXES
+
     os.makedirs(os.path.join(out_dir, "plots"), exist_ok=True)
     out = {}
-    for axis in axes:
-        if axis in results["results"]:
+    for axis in AXES:
+        if axis != "country_language" and axis in results["results"]:
             group_bars(results, axis, os.path.join(out_dir, "plots", f"{axis}.png"))
             out[axis] = f"plots/{axis}.png"
     if country_language_heatmap(results, os.path.join(out_dir, "plots", "country_language.png")):

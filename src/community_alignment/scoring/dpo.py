@@ -99,8 +99,7 @@ class DPOScorer:
             starts, ids, mask = ids[:, 0], ids[:, 1:], mask[:, 1:]
             return self._logratio(ids, mask, starts.to(torch.long))
 
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        vals = score_sequences(packed, forward, pad, self.batch_size, self.accelerator, desc=f"scoring {self.name}")
+        vals = score_sequences(packed, forward, self.batch_size, self.accelerator, desc=f"scoring {self.name}")
         out = np.full((len(batch), 4), np.nan)
         for (i, j), v in zip(where, vals):
             out[i, j] = v

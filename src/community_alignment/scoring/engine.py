@@ -1,10 +1,13 @@
 """Length-bucketed, distributed, inference-mode scoring of token sequences (shared by the scorers).
 
-Each process scores the sequences `order[rank::world]` (order = indices sorted by length, so a batch
-holds sequences of nearly equal length and padding is small), then every process gathers all
-(index, score) pairs, so each rank returns the full score vector. Right padding with an attention
-mask: a sequence's score does not depend on its batch neighbours (tests/test_scoring.py checks
-batch-size invariance).
+Sequences are sorted by length and cut into batches of *equal-length* sequences (no padding at all),
+at most `batch_size` each; batch k goes to process k mod world, and every process gathers all
+(index, score) pairs, so each rank returns the full score vector. The batches are the same whatever
+the number of processes, and without padding a sequence's score does not depend on its neighbours:
+a 2-process run gives the same numbers as a 1-process run (same thread count), and the batch size only
+changes how many equal-length sequences are stacked, which moves a score by BLAS round-off (~1e-8),
+never a decision (tests/test_scoring.py, tests/test_benchmark.py). Padding-bucketing of the kind
+RewardBench uses can change scores by far more.
 """
 
 from __future__ import annotations
@@ -14,10 +17,19 @@ from collections.abc import Callable
 import numpy as np
 
 
+def length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Indices grouped by exact length, cut into chunks of at most `batch_size`, shortest first."""
+    order = np.argsort(lengths, kind="stable")
+    batches = []
+    for length in np.unique(lengths):
+        same = order[lengths[order] == length]
+        batches += [same[s : s + batch_size] for s in range(0, len(same), batch_size)]
+    return batches
+
+
 def score_sequences(
     sequences: list[list[int]],
     forward: Callable,
-    pad_id: int,
     batch_size: int = 32,
     accelerator=None,
     progress: bool = False,
@@ -26,33 +38,22 @@ def score_sequences(
     """Apply `forward(input_ids, attention_mask) -> (batch,) tensor` to every sequence; returns float64."""
     import torch
 
-    lengths = np.array([len(s) for s in sequences])
-    order = np.argsort(lengths, kind="stable")
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
     rank, world = (accelerator.process_index, accelerator.num_processes) if accelerator else (0, 1)
-    mine = order[rank::world]
+    mine = length_batches(lengths, batch_size)[rank::world]
     device = accelerator.device if accelerator else torch.device("cpu")
-    out_idx, out_val = [], []
-    starts = range(0, len(mine), batch_size)
     if progress and rank == 0:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc=desc, unit="batch")
+        mine = tqdm(mine, desc=desc, unit="batch")
+    out_idx, out_val = [np.zeros(0, np.int64)], [np.zeros(0)]
     with torch.inference_mode():
-        for s in starts:
-            idx = mine[s : s + batch_size]
-            width = int(lengths[idx].max())
-            ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for r, i in enumerate(idx):
-                ids[r, : lengths[i]] = torch.tensor(sequences[i])
-                mask[r, : lengths[i]] = 1
-            vals = forward(ids.to(device), mask.to(device)).float().cpu().numpy()
+        for idx in mine:
+            ids = torch.tensor([sequences[i] for i in idx], dtype=torch.long, device=device)
+            vals = forward(ids, torch.ones_like(ids)).float().cpu().numpy()
             out_idx.append(idx)
             out_val.append(vals.astype(np.float64))
-    pairs = (
-        np.concatenate(out_idx) if out_idx else np.zeros(0, int),
-        np.concatenate(out_val) if out_val else np.zeros(0),
-    )
+    pairs = (np.concatenate(out_idx), np.concatenate(out_val))
     if world > 1:
         from accelerate.utils import gather_object
 

@@ -47,7 +47,6 @@ class RewardModelScorer:
         self.encoder = Encoder(tokenizer, max_length=max_length)
         self.batch_size, self.conditioning = batch_size, conditioning
         self.accelerator, self.progress = accelerator, progress
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     def _forward(self, ids, mask):
         return self.model(input_ids=ids, attention_mask=mask).logits[:, 0]
@@ -57,7 +56,6 @@ class RewardModelScorer:
         vals = score_sequences(
             seqs,
             self._forward,
-            self.pad_id,
             self.batch_size,
             self.accelerator,
             self.progress,
