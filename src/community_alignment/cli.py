@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 DESCRIPTION = """\
@@ -238,6 +239,104 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_prompts(args: argparse.Namespace) -> list[dict]:
+    if args.prompts:
+        with open(args.prompts, encoding="utf-8") as f:
+            lines = [ln.strip() for ln in f if ln.strip()]
+        if args.prompts.endswith(".jsonl"):
+            rows = [json.loads(ln) for ln in lines]
+            return [
+                {
+                    "prompt_id": str(r.get("prompt_id", i)),
+                    "prompt": r["prompt"],
+                    "language": r.get("language", args.language),
+                }
+                for i, r in enumerate(rows)
+            ]
+        return [{"prompt_id": str(i), "prompt": ln, "language": args.language} for i, ln in enumerate(lines)]
+    from .training.data import DataSelection, load_config
+
+    ds = load_config(DataSelection(source=args.source, data_path=args.data_path), "conversations")[args.split]
+    seen, out = set(), []
+    for cid, prompt, lang in zip(ds["conversation_id"], ds["first_turn_prompt"], ds["assigned_lang"]):
+        if prompt not in seen:
+            seen.add(prompt)
+            out.append({"prompt_id": str(cid), "prompt": prompt, "language": lang})
+        if len(out) >= args.n_prompts:
+            break
+    return out
+
+
+def cmd_sample_candidates(args: argparse.Namespace) -> int:
+    from .analysis.nc_sampling import Generator, sample_candidates
+    from .io_utils import atomic_write_text
+    from .models.loading import load_causal_lm
+
+    lm = load_causal_lm(args.model)
+    gen = Generator(
+        lm.model, lm.tokenizer, max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed
+    )
+    prompts = _read_prompts(args)
+    rows = []
+    for method in args.method or ["independent", "nc"]:
+        results = sample_candidates(
+            gen, prompts, method=method, max_retries=args.max_retries, batch_size=args.batch_size
+        )
+        rows += [r.row() for r in results]
+        failed = [r for r in results if r.error]
+        print(f"{method}: {len(results) - len(failed)} of {len(results)} prompts have 4 candidates")
+        for r in failed[:10]:
+            print(f"  {r.error}", file=sys.stderr)
+    atomic_write_text(args.out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_diversity(args: argparse.Namespace) -> int:
+    from .analysis.diversity import set_diversity, summarize
+
+    with open(args.file, encoding="utf-8") as f:
+        rows = [json.loads(ln) for ln in f if ln.strip()]
+    per_set = set_diversity([r for r in rows if r.get("candidates")])
+    summary = summarize(per_set)
+    if args.json:
+        print(json.dumps({"sets": per_set, "summary": summary}, indent=2))
+        return 0
+    print(f"{'prompt':>12s} {'method':12s} {'embedding':>9s} {'lexical':>8s} {'distinct-2':>10s}")
+    for r in per_set:
+        print(
+            f"{str(r['prompt_id'])[:12]:>12s} {r['method']:12s} {r['embedding_distance']:9.3f} "
+            f"{r['lexical_distinctness']:8.3f} {r['distinct_2']:10.3f}"
+        )
+    print("\noverall (mean per method):")
+    for m, s in summary.items():
+        print(
+            f"  {m:12s} sets {s['sets']:4d}  embedding distance {s['embedding_distance']:.3f}  "
+            f"lexical distinctness {s['lexical_distinctness']:.3f}  distinct-2 {s['distinct_2']:.3f}"
+        )
+    return 0
+
+
+def cmd_monoculture(args: argparse.Namespace) -> int:
+    from .analysis.monoculture import run as run_monoculture
+
+    scores = {}
+    for d in args.runs or []:
+        with open(os.path.join(d, "results.json"), encoding="utf-8") as f:
+            c = json.load(f)["config"]
+        scores[f"{c['model_name']} ({c['method']}, {c['conditioning']})"] = os.path.join(d, "scores.parquet")
+    out = run_monoculture(args.out, args.source, args.data_path, scores or None)
+    h = out["human"]
+    print(
+        f"sets with ≥10 raters: {h['sets']}; annotator agreement {h.get('annotator_pair_agreement', float('nan')):.3f}; "
+        f"plurality share {h.get('plurality_share', float('nan')):.3f}"
+    )
+    if out["models"]:
+        print(f"model-model agreement {out['models']['mean_model_agreement']:.3f}")
+    print(f"wrote {args.out}/report.md, monoculture.png, monoculture.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="community-alignment", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -310,6 +409,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results_dir")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("sample-candidates", help="generate 4-candidate sets (independent or NC sampling)")
+    p.add_argument("--model", required=True, help="causal LM (Hub id or path) with a chat template")
+    p.add_argument("--prompts", help="a .txt (one prompt a line) or .jsonl (prompt, language, prompt_id) file")
+    p.add_argument("--language", default="en", help="language of --prompts .txt lines")
+    _add_source_flags(p)
+    p.set_defaults(source="sample")
+    p.add_argument("--split", default="test", help="without --prompts: first-turn prompts of this split")
+    p.add_argument("--n-prompts", type=int, default=20)
+    p.add_argument("--method", action="append", choices=("nc", "independent"), help="repeatable (default: both)")
+    p.add_argument("--max-retries", type=int, default=2)
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="JSONL in the comparisons shape (context + 4 candidates)")
+    p.set_defaults(func=cmd_sample_candidates)
+
+    p = sub.add_parser("diversity", help="embedding and lexical diversity of candidate sets (per set and overall)")
+    p.add_argument("file", help="JSONL with candidates (e.g. from sample-candidates)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_diversity)
+
+    p = sub.add_parser("monoculture", help="human disagreement on ≥10-rater sets vs model agreement")
+    _add_source_flags(p)
+    p.set_defaults(source="sample")
+    p.add_argument("--runs", nargs="*", help="benchmark run folders (results.json + scores.parquet) to compare")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_monoculture)
 
     p = sub.add_parser(
         "make-sample", help="regenerate the embedded synthetic sample (or write a custom synthetic file)"

@@ -1,0 +1,1 @@
+"""The paper's other systems: negatively-correlated candidate sampling, diversity, monoculture."""
