@@ -223,7 +223,7 @@ def test_yaml_config_with_command_line_override():
             "3e-5",
         ]
     )
-    assert bench.conditioning == "country" and bench.max_train_pairs == 1200 and targs.learning_rate == 3e-5
+    assert bench.conditioning == "country" and bench.max_train_pairs == 2400 and targs.learning_rate == 3e-5
     assert targs.max_length == 128 and targs.report_to in ("none", ["none"], []) and targs.use_cpu
     bench, targs = parse_args(["--method", "dpo", "--beta", "0.3"])
     assert type(targs).__name__ == "DPOConfig" and targs.beta == 0.3
@@ -234,3 +234,41 @@ def test_bad_arguments_are_rejected():
 
     with pytest.raises(ValueError, match="--conditioning must be one of"):
         parse_args(["--conditioning", "religion"])
+
+
+@pytest.mark.slow
+def test_pluralism_country_conditioning_beats_pooled_on_the_worst_country(tmp_path):
+    """The sample's groups disagree: a country-conditioned reward model must beat the pooled one on
+    worst-country top-1. Short run on English (US and India-en), where the text itself does not
+    reveal the country and only the profile can."""
+    res = _run(
+        [
+            sys.executable,
+            os.path.join(REPO_ROOT, "benchmarks", "pluralism.py"),
+            "--runs_dir",
+            str(tmp_path),
+            "--languages",
+            "en",
+            "--max_train_pairs",
+            "1600",
+            "--max_length",
+            "128",
+            "--max_eval_comparisons",
+            "400",
+            "--max_val_comparisons",
+            "60",
+            "--bootstrap_resamples",
+            "50",
+        ],
+        cwd=tmp_path,
+        timeout=1200,
+    )
+    pooled = json.loads((tmp_path / "pluralism_pooled" / "results.json").read_text())
+    country = json.loads((tmp_path / "pluralism_country" / "results.json").read_text())
+    assert pooled["config"]["conditioning"] == "none" and country["config"]["conditioning"] == "country"
+    worst_p = pooled["summary"]["country"]["top1_accuracy"]["worst"]
+    worst_c = country["summary"]["country"]["top1_accuracy"]["worst"]
+    assert worst_c > worst_p + 0.05, (worst_c, worst_p)
+    report = (tmp_path / "pluralism" / "report.md").read_text()
+    assert "| pooled |" in report and "| country |" in report and "oracle_country" in report
+    assert "worst-country top-1" in res.stdout

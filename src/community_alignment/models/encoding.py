@@ -44,7 +44,7 @@ class Encoder:
 
     def _ids(self, text: str) -> list[int]:
         if text not in self._cache:
-            self._cache[text] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            self._cache[text] = self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
         return self._cache[text]
 
     def encode(self, context: list[dict], response: str) -> list[int]:

@@ -27,7 +27,7 @@ class BenchmarkArguments:
     countries: list[str] | None = field(default=None, metadata={"help": "keep only these countries"})
     languages: list[str] | None = field(default=None, metadata={"help": "keep only these assigned languages"})
     turns: list[int] | None = field(default=None, metadata={"help": "keep only these turns (1-4)"})
-    max_train_pairs: int | None = field(default=1200, metadata={"help": "random subset of train pairs (None: all)"})
+    max_train_pairs: int | None = field(default=2400, metadata={"help": "random subset of train pairs (None: all)"})
     max_eval_comparisons: int | None = field(default=400, metadata={"help": "random subset of the eval split"})
     max_val_comparisons: int | None = field(default=200, metadata={"help": "validation subset (temperature fit)"})
     eval_split: str = field(default="test", metadata={"help": "split to report (test; validation fits T)"})

@@ -61,9 +61,9 @@ LETTER_TARGETS /= LETTER_TARGETS.sum(axis=1, keepdims=True)
 class ChoiceModel:
     """Parameters of the logit choice model."""
 
-    kappa: float = 2.0
+    kappa: float = 4.0
     length_weight: float = 0.35
-    ideal_sd: float = 0.30
+    ideal_sd: float = 0.20
 
     def utilities(self, ideal: np.ndarray, pos: np.ndarray, log_len: np.ndarray, available: np.ndarray) -> np.ndarray:
         """Utilities without letter bias; ideal (n, 2) or (n, m, 2) against pos (n, 4, 2)."""
