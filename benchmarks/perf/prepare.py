@@ -2,7 +2,8 @@
 
 Measures, in one run and each in a fresh subprocess (so peak RSS is per step):
   floor     a bare `pyarrow.csv.read_csv` of the file (same parse options as ours)
-  baseline  pandas `read_csv` + a Python loop building chosen/rejected pairs, the way public users do
+  baseline  pandas `read_csv` + a Python loop building chosen/rejected pairs + `Dataset.from_list`, the
+            way public users get a TRL-ready dataset
   ours      `CommunityAlignment.download_and_prepare()` of every config (one process, as `prepare --all`)
   ours-core the read + clean + split + count step shared by all configs, and the pairwise config alone
   reload    `load_dataset("community_alignment")` from the prepared cache in a fresh process
@@ -59,7 +60,8 @@ elif step == "baseline":
                         pairs.append({"prompt": list(history), "chosen": [{"role": "assistant", "content": chosen}],
                                       "rejected": [{"role": "assistant", "content": rej}]})
             history.append({"role": "assistant", "content": chosen})
-    rows = len(pairs)
+    import datasets
+    rows = datasets.Dataset.from_list(pairs).num_rows  # what a user then hands to TRL
 elif step in ("ours", "ours-pairwise"):
     from community_alignment import CommunityAlignment
     from community_alignment.data.builder import CONFIG_NAMES

@@ -38,7 +38,7 @@ _SYNTHETIC_WARNING = (
     "(generated text with a known preference model). It is not the real Community Alignment dataset."
 )
 META_MARKER = "\n\ncommunity_alignment_meta: "
-CHUNK_ROWS = 8192
+CHUNK_ROWS = 4096  # conversations expanded at a time (bounds the transient memory of pairs)
 #: The cache folder name, hence the bare name `load_dataset("community_alignment")` finds.
 DATASET_NAME = "community_alignment"
 
@@ -214,16 +214,18 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
         ]
 
     def _generate_tables(self, table: pa.Table, split: str, group: str | None) -> Iterator:
-        sub = table.filter(pc.equal(table["split"], split))
+        # Row indices, not a filtered copy: only one chunk of rows is ever materialised.
+        mask = pc.equal(table["split"], split)
         kind, axis = self.config.kind, self.config.group_axis
         turns = None
         if group is not None and axis == "turn":
             turns = (int(group.split("_")[1]),)  # expand only that turn
-        elif group is not None:  # country / language are conversation attributes: filter before expanding
-            col = sub[expand.GROUP_AXES[axis]]
-            sub = sub.filter(pc.equal(pc.replace_substring(col, " ", "_"), group))
-        for batch_id, start in enumerate(range(0, sub.num_rows, CHUNK_ROWS)):
-            chunk = sub.slice(start, CHUNK_ROWS)
+        elif group is not None:  # country / language are conversation attributes: select before expanding
+            col = table[expand.GROUP_AXES[axis]]
+            mask = pc.and_(mask, pc.equal(pc.replace_substring(col, " ", "_"), group))
+        rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+        for batch_id, start in enumerate(range(0, len(rows), CHUNK_ROWS)):
+            chunk = table.take(pa.array(rows[start : start + CHUNK_ROWS]))
             if kind == "conversations":
                 out = chunk.select(schema.COLUMNS_V11)
             else:
@@ -285,4 +287,4 @@ def count_rows(meta: dict) -> dict:
     return out
 
 
-__all__ = ["CommunityAlignment", "CommunityAlignmentConfig", "read_meta", "count_rows", "np"]
+__all__ = ["CommunityAlignment", "CommunityAlignmentConfig", "read_meta", "count_rows"]

@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 EMPTY_LITERAL = "EMPTY STRING"
 END_OF_TEXT = "<|end_of_text|>"
 BLOCK_SIZE = 64 << 20  # bytes of CSV parsed at a time
+PROGRESS_BYTES = 64 << 20  # show a progress bar when reading files larger than this
 
 
 @dataclasses.dataclass
@@ -125,8 +126,17 @@ def _csv_batches(path: str, header: list[str]) -> Iterator[pa.Table]:
     )
     try:
         reader = pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
+        bar = None
+        if os.path.getsize(path) > PROGRESS_BYTES:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(desc=f"reading {os.path.basename(path)}", unit=" rows", unit_scale=True)
         for batch in reader:
+            if bar is not None:
+                bar.update(batch.num_rows)
             yield pa.Table.from_batches([batch])
+        if bar is not None:
+            bar.close()
     except (pa.ArrowInvalid, pa.ArrowException) as e:
         where = diagnose_csv(path, len(header))
         raise SchemaError(f"{path}: {where or 'could not be parsed as CSV'} [{e}]") from None
