@@ -54,7 +54,9 @@ def main() -> None:
             for p, c, r in zip(batch["prompt"], batch["chosen"], batch["rejected"]):
                 ctx = "\n".join(f"{x['role']}: {x['content']}" for x in p)
                 for key, resp in (("chosen_ids", c), ("rejected_ids", r)):
-                    out[key].append(m.tokenizer(ctx, resp[0]["content"], truncation=True, max_length=args.max_length)["input_ids"])
+                    out[key].append(
+                        m.tokenizer(ctx, resp[0]["content"], truncation=True, max_length=args.max_length)["input_ids"]
+                    )
             return out
 
         bare = pairs.map(tok, batched=True, remove_columns=pairs.column_names, keep_in_memory=True)
@@ -70,7 +72,9 @@ def main() -> None:
 
     print(f"pairs {len(pairs)}, max_length {args.max_length}, all-MiniLM-L6-v2, batch 8, fp32 CPU, same steps")
     print(f"bare TRL  {t_bare:7.1f} s  (HF tokenizer truncation + RewardTrainer)")
-    print(f"ours      {t_ours:7.1f} s  (sampling, profile-preserving encoder, RewardTrainer; {stats['sequences_truncated']} truncated)")
+    print(
+        f"ours      {t_ours:7.1f} s  (sampling, profile-preserving encoder, RewardTrainer; {stats['sequences_truncated']} truncated)"
+    )
     print(f"overhead  {100 * (t_ours / t_bare - 1):+.1f}%  (goal ≤ +5%)")
 
 

@@ -67,84 +67,75 @@ def reference_scorers(b: BenchmarkArguments, prior, seed: int) -> list:
 
 def train_or_load(b: BenchmarkArguments, training_args, accelerator_holder: dict):
     """Returns (main scorer, config fields, training stats, dtype). Training goes through TRL."""
+    dtype = "bfloat16" if getattr(training_args, "bf16", False) else "float32"
+    build = _reward_scorer if b.method == "reward" else _dpo_scorer
+    return (*build(b, training_args, accelerator_holder), dtype)
+
+
+def _adopt_trained(loaded, trainer, out_dir: str, holder: dict) -> None:
+    """Keep the trained (unwrapped) model, the trainer's accelerator, and save model + tokenizer once."""
+    holder["accelerator"] = trainer.accelerator
+    loaded.model = trainer.accelerator.unwrap_model(trainer.model)
+    if trainer.accelerator.is_main_process:
+        loaded.model.save_pretrained(out_dir, safe_serialization=True)
+        loaded.tokenizer.save_pretrained(out_dir)
+
+
+def _reward_scorer(b: BenchmarkArguments, training_args, holder: dict):
+    from ..models import loading
+    from ..scoring.reward_model import RewardModelScorer
+
+    max_length = int(training_args.max_length)  # tokens per (context, candidate) sequence
+    loaded = loading.load_reward_model(b.model, b.model_revision)
+    stats = None
+    if not b.skip_training:
+        from ..training.reward import train_reward
+
+        trainer, stats = train_reward(
+            loaded, load_train_pairs(b, training_args.seed), training_args, b.conditioning, max_length
+        )
+        _adopt_trained(loaded, trainer, os.path.join(b.output_dir, "model"), holder)
+    acc = _accelerator(holder)
+    loaded.model.to(acc.device)
+    scorer = RewardModelScorer(
+        loaded.model, loaded.tokenizer, loaded.name, max_length, b.score_batch_size, b.conditioning, acc
+    )
+    fields = {
+        "model_name": loaded.name,
+        "model_sha": b.model_revision,
+        "ref_model": None,
+        "beta": None,
+        "chat_template_hash": scorer.encoder.template_hash(),
+        "method": "reward",
+    }
+    return scorer, fields, stats
+
+
+def _dpo_scorer(b: BenchmarkArguments, training_args, holder: dict):
     import hashlib
 
     from ..models import loading
     from ..scoring.dpo import DPOScorer, ReferenceFreeDPOScorer
-    from ..scoring.reward_model import RewardModelScorer
 
-    out_model_dir = os.path.join(b.output_dir, "model")
-    max_length = int(training_args.max_length)  # tokens per (context, candidate) sequence
-    stats = None
-    dtype = "bfloat16" if getattr(training_args, "bf16", False) else "float32"
-    if b.method == "reward":
-        loaded = loading.load_reward_model(b.model, b.model_revision)
-        if not b.skip_training:
-            from ..training.reward import train_reward
-
-            pairs = load_train_pairs(b, training_args.seed)
-            trainer, stats = train_reward(loaded, pairs, training_args, b.conditioning, max_length)
-            accelerator_holder["accelerator"] = trainer.accelerator
-            loaded.model = trainer.accelerator.unwrap_model(trainer.model)
-            if trainer.accelerator.is_main_process:
-                loaded.model.save_pretrained(out_model_dir, safe_serialization=True)
-                loaded.tokenizer.save_pretrained(out_model_dir)
-        acc = _accelerator(accelerator_holder)
-        loaded.model.to(acc.device)
-        scorer = RewardModelScorer(
-            loaded.model, loaded.tokenizer, loaded.name, max_length, b.score_batch_size, b.conditioning, acc
-        )
-        fields = {
-            "model_name": loaded.name,
-            "model_sha": b.model_revision,
-            "ref_model": None,
-            "beta": None,
-            "chat_template_hash": scorer.encoder.template_hash(),
-            "method": "reward",
-        }
-        return scorer, fields, stats, dtype
-    # DPO
-    policy_path = b.model
-    if b.model == "default":
-        policy_path = _tiny_policy(b, training_args.seed)
+    policy_path = _tiny_policy(b, training_args.seed) if b.model == "default" else b.model
     policy = loading.load_causal_lm(policy_path, b.model_revision)
     ref = loading.load_causal_lm(b.ref_model or policy_path)
+    stats = None
     if not b.skip_training:
         from ..training.dpo import train_dpo
 
-        pairs = load_train_pairs(b, training_args.seed)
-        trainer, stats = train_dpo(policy, ref, pairs, training_args, b.conditioning)
-        accelerator_holder["accelerator"] = trainer.accelerator
-        policy.model = trainer.accelerator.unwrap_model(trainer.model)
-        if trainer.accelerator.is_main_process:
-            policy.model.save_pretrained(out_model_dir, safe_serialization=True)
-            policy.tokenizer.save_pretrained(out_model_dir)
-    acc = _accelerator(accelerator_holder)
+        trainer, stats = train_dpo(policy, ref, load_train_pairs(b, training_args.seed), training_args, b.conditioning)
+        _adopt_trained(policy, trainer, os.path.join(b.output_dir, "model"), holder)
+    acc = _accelerator(holder)
     policy.model.to(acc.device)
     ref.model.to(acc.device)
     beta = getattr(training_args, "beta", 0.1)
     name = policy_path if b.model != "default" else "tiny-causal-lm (built locally)"
+    common = dict(max_length=int(training_args.max_length), accelerator=acc, conditioning=b.conditioning)
     if b.reference_free:
-        scorer = ReferenceFreeDPOScorer(
-            policy.model,
-            policy.tokenizer,
-            name,
-            beta,
-            max_length=max_length,
-            accelerator=acc,
-            conditioning=b.conditioning,
-        )
+        scorer = ReferenceFreeDPOScorer(policy.model, policy.tokenizer, name, beta, **common)
     else:
-        scorer = DPOScorer(
-            policy.model,
-            ref.model,
-            policy.tokenizer,
-            name,
-            beta,
-            max_length=max_length,
-            accelerator=acc,
-            conditioning=b.conditioning,
-        )
+        scorer = DPOScorer(policy.model, ref.model, policy.tokenizer, name, beta, **common)
     fields = {
         "model_name": name,
         "model_sha": b.model_revision,
@@ -153,7 +144,7 @@ def train_or_load(b: BenchmarkArguments, training_args, accelerator_holder: dict
         "chat_template_hash": hashlib.sha256((policy.tokenizer.chat_template or "").encode()).hexdigest()[:16],
         "method": scorer.kind,
     }
-    return scorer, fields, stats, dtype
+    return scorer, fields, stats
 
 
 def _tiny_policy(b: BenchmarkArguments, seed: int) -> str:
