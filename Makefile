@@ -45,8 +45,10 @@ prepare: install
 
 # The main job: train the default reward model (all-MiniLM-L6-v2, offline) on the embedded sample under
 # accelerate, score it per subgroup against baselines and the oracle; writes runs/default/ (< 10 min on 2 CPUs).
+# (accelerate launch would otherwise set OMP_NUM_THREADS=1 and use one core)
 benchmark: install
-	$(BIN)/accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no benchmarks/train.py
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(BIN)/accelerate launch --num_processes 1 --num_machines 1 \
+	  --mixed_precision no --dynamo_backend no benchmarks/train.py
 
 # Pooled vs country-conditioned reward model on the sample; writes runs/pluralism/report.md.
 pluralism: install
