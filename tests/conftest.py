@@ -79,3 +79,31 @@ def subprocess_env(extra: dict | None = None) -> dict:
     env.update(extra or {})
     env.setdefault("PYTHONHASHSEED", "random")
     return env
+
+
+def cheap_run(root, name: str, model_sha: str | None, max_eval: int, max_val: int, resamples: int):
+    """A real pipeline run (results.json, scores.parquet, report) with a cheap 'model': the length
+    scorer when `name` starts with "len", else the position prior."""
+    from community_alignment.pipeline.config import BenchmarkArguments
+    from community_alignment.pipeline.run import evaluate_run, load_eval_data
+    from community_alignment.scoring.baselines import LengthScorer, PositionPriorScorer
+
+    b = BenchmarkArguments(
+        name=name,
+        runs_dir=str(root),
+        max_eval_comparisons=max_eval,
+        max_val_comparisons=max_val,
+        bootstrap_resamples=resamples,
+    )
+    _, _, prior, _ = load_eval_data(b, 0)
+    scorer = LengthScorer() if name.startswith("len") else PositionPriorScorer(*prior)
+    fields = {
+        "model_name": f"org/{name}",
+        "model_sha": model_sha,
+        "ref_model": None,
+        "beta": None,
+        "chat_template_hash": "none",
+        "method": "reward",
+    }
+    evaluate_run(b, scorer, fields, None, "float32", 0)
+    return root / name

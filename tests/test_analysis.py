@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import subprocess_env
+from conftest import cheap_run, subprocess_env
 
 from community_alignment.analysis import diversity, monoculture
 from community_alignment.analysis.nc_sampling import NC_INSTRUCTIONS, ParseError, parse_nc, sample_candidates
@@ -136,27 +136,7 @@ def test_monoculture_groups_built_to_disagree_disagree_more():
 
 
 def test_monoculture_cli_with_model_runs(tmp_path):
-    from community_alignment.pipeline.config import BenchmarkArguments
-    from community_alignment.pipeline.run import evaluate_run, load_eval_data
-    from community_alignment.scoring.baselines import LengthScorer, PositionPriorScorer
-
-    runs = []
-    for name in ("len", "prior"):
-        b = BenchmarkArguments(
-            name=name, runs_dir=str(tmp_path), max_eval_comparisons=0, max_val_comparisons=40, bootstrap_resamples=20
-        )
-        _, _, prior, _ = load_eval_data(b, 0)
-        scorer = LengthScorer() if name == "len" else PositionPriorScorer(*prior)
-        fields = {
-            "model_name": f"org/{name}",
-            "model_sha": None,
-            "ref_model": None,
-            "beta": None,
-            "chat_template_hash": "x",
-            "method": "reward",
-        }
-        evaluate_run(b, scorer, fields, None, "float32", 0)
-        runs.append(str(tmp_path / name))
+    runs = [str(cheap_run(tmp_path, name, None, 0, 40, 20)) for name in ("len", "prior")]
     res = subprocess.run(
         [
             sys.executable,

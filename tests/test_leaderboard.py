@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, subprocess_env
+from conftest import REPO_ROOT, cheap_run, subprocess_env
 
 from community_alignment.leaderboard import build as lb_build
 from community_alignment.leaderboard.submit import SubmissionError, model_card_yaml, path_in_repo, submit
@@ -18,28 +18,11 @@ from community_alignment.leaderboard.validate import validate_file, validate_man
 @pytest.fixture(scope="module")
 def valid_runs(tmp_path_factory):
     """Two real runs of the pipeline with cheap 'models' (the length and position scorers)."""
-    from community_alignment.pipeline.config import BenchmarkArguments
-    from community_alignment.pipeline.run import evaluate_run, load_eval_data
-    from community_alignment.scoring.baselines import LengthScorer, PositionPriorScorer
-
     root = tmp_path_factory.mktemp("lb")
-    out = {}
-    for name in ("length-model", "prior-model"):
-        b = BenchmarkArguments(
-            name=name, runs_dir=str(root), max_eval_comparisons=300, max_val_comparisons=50, bootstrap_resamples=100
-        )
-        _, _, prior, _ = load_eval_data(b, 0)
-        scorer = LengthScorer() if name == "length-model" else PositionPriorScorer(*prior)
-        fields = {
-            "model_name": f"org/{name}",
-            "model_sha": "0123abc",
-            "ref_model": None,
-            "beta": None,
-            "chat_template_hash": "none",
-            "method": "reward",
-        }
-        evaluate_run(b, scorer, fields, None, "float32", 0)
-        out[name] = root / name / "results.json"
+    out = {
+        name: cheap_run(root, name, "0123abc", 300, 50, 100) / "results.json"
+        for name in ("length-model", "prior-model")
+    }
     return root, out
 
 
