@@ -43,26 +43,16 @@ def load_json(path: str) -> tuple[dict | None, list[Problem]]:
     return data, []
 
 
-def _walk_numbers(obj, path: str):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _walk_numbers(v, f"{path}/{k}")
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _walk_numbers(v, f"{path}/{i}")
-    elif isinstance(obj, float):
-        yield path, obj
-
-
-def _walk_strings(obj, path: str):
+def _leaves(obj, path: str):
+    """(JSON path, value) of every leaf, and of every object key (as a string), depth first."""
     if isinstance(obj, dict):
         for k, v in obj.items():
             yield f"{path}/{k}", str(k)
-            yield from _walk_strings(v, f"{path}/{k}")
+            yield from _leaves(v, f"{path}/{k}")
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
-            yield from _walk_strings(v, f"{path}/{i}")
-    elif isinstance(obj, str):
+            yield from _leaves(v, f"{path}/{i}")
+    else:
         yield path, obj
 
 
@@ -97,12 +87,11 @@ def known_groups() -> dict[str, set[str]]:
 
 def semantic_problems(data: dict, expected_fingerprint: str | None) -> list[Problem]:
     problems: list[Problem] = []
-    for path, x in _walk_numbers(data, ""):
-        if not math.isfinite(x):
+    for path, x in _leaves(data, ""):
+        if isinstance(x, float) and not math.isfinite(x):
             problems.append(Problem(path or "(root)", f"non-finite number {x}"))
-    for path, s in _walk_strings(data, ""):
-        if len(s) > 10_000:
-            problems.append(Problem(path, f"string of {len(s)} characters (limit 10000)"))
+        elif isinstance(x, str) and len(x) > 10_000:
+            problems.append(Problem(path, f"string of {len(x)} characters (limit 10000)"))
     cfg = data.get("config", {})
     name = cfg.get("model_name")
     if isinstance(name, str) and (len(name) > MAX_STRING or not NAME_RE.match(name)):
