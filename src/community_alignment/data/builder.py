@@ -171,8 +171,7 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
 
                 path = sample_path()
             if path and os.path.exists(path):
-                st = os.stat(path)
-                ident = f"{self.source}|{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}"
+                ident = f"{self.source}|{sources.file_stamp(path)}"
             else:
                 ident = f"{self.source}|{path}"
         return hashlib.sha256(f"{config_name}|{ident}|{CODE_HASH}".encode()).hexdigest()[:16]

@@ -15,6 +15,12 @@ class SourceError(RuntimeError):
     """The data could not be obtained; the message says how to proceed."""
 
 
+def file_stamp(path: str) -> str:
+    """ "abspath|size|mtime": changes whenever the file does (cache keys, not content hashes)."""
+    st = os.stat(path)
+    return f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}"
+
+
 @dataclasses.dataclass(frozen=True)
 class ResolvedSource:
     """A local file plus where it came from."""
@@ -27,8 +33,7 @@ class ResolvedSource:
 
     def identity(self) -> str:
         """A digest that changes when the file does (path, size, mtime), for cache keys."""
-        st = os.stat(self.path)
-        key = f"{self.source}|{os.path.abspath(self.path)}|{st.st_size}|{st.st_mtime_ns}|{self.revision}"
+        key = f"{self.source}|{file_stamp(self.path)}|{self.revision}"
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
