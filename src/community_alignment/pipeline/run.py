@@ -189,13 +189,17 @@ def evaluate_run(
     t0 = t0 or time.time()
     val, test, prior, meta = load_eval_data(b, seed)
     main_val, main_test = scorer.score(val), scorer.score(test)
+    # metrics leave out rejected candidates identical to the chosen text (no label between them)
+    main_val = np.where(val.duplicates_of_chosen(), np.nan, main_val)
+    main_test = np.where(test.duplicates_of_chosen(), np.nan, main_test)
     if acc is not None and not acc.is_main_process:
         return None
     keys = evaluate.set_keys(test)
     main = evaluate.evaluate_scores(main_val, val, main_test, test, keys, b.bootstrap_resamples, seed)
     refs, ref_test = {}, {}
     for r in reference_scorers(b, prior, seed):
-        rv, rt = r.score(val), r.score(test)
+        rv = np.where(val.duplicates_of_chosen(), np.nan, r.score(val))
+        rt = np.where(test.duplicates_of_chosen(), np.nan, r.score(test))
         ref_test[r.name] = rt
         refs[r.name] = {
             "kind": r.kind,

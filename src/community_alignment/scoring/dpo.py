@@ -16,8 +16,8 @@ from .reward_model import row_dicts
 
 
 def completion_sequences(batch: ComparisonBatch, tokenizer, conditioning: str, max_length: int):
-    """(prompt+completion ids, completion start) per scoreable candidate, via the chat template."""
-    mask = batch.scoreable()
+    """(prompt+completion ids, completion start) per present candidate, via the chat template."""
+    mask = batch.present()
     rows = row_dicts(batch)
     where, seqs, truncated = [], [], 0
     for i in range(len(batch)):

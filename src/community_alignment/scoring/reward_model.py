@@ -16,8 +16,8 @@ def row_dicts(batch: ComparisonBatch) -> list[dict]:
 
 
 def candidate_sequences(batch: ComparisonBatch, encoder: Encoder, conditioning: str):
-    """Token ids of every scoreable candidate (4 per comparison at most) and their (i, j) positions."""
-    mask = batch.scoreable()
+    """Token ids of every present candidate (4 per comparison at most) and their (i, j) positions."""
+    mask = batch.present()
     rows = row_dicts(batch)
     where, seqs = [], []
     for i in range(len(batch)):
