@@ -56,6 +56,10 @@ class ComparisonBatch:
                 out[i, j] = j != ch and c is not None and c == cands[ch]
         return out
 
+    def valid(self) -> np.ndarray:
+        """(n, 4) the candidates competing with the chosen one (present, not a copy of its text)."""
+        return self.present() & ~self.duplicates_of_chosen()
+
 
 class Scorer(Protocol):
     """Anything that gives each present candidate of each comparison a finite real score (higher =
