@@ -32,6 +32,10 @@ class BenchmarkArguments:
     )
     ref_model: str | None = field(default=None, metadata={"help": "DPO reference model (default: the starting policy)"})
     conditioning: str = field(default="none", metadata={"help": " | ".join(CONDITIONING)})
+    placebo_seed: int | None = field(
+        default=None,
+        metadata={"help": "placebo arm: each annotator's profile replaced by another's (seeded permutation)"},
+    )
     track: str = field(
         default="main", metadata={"help": "protocol track: main | en (a subsample/filter makes it smoke)"}
     )

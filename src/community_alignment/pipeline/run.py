@@ -41,6 +41,20 @@ def selection(b: BenchmarkArguments) -> DataSelection:
     )
 
 
+def placebo(b: BenchmarkArguments, ds):
+    """The placebo arm's model inputs: profiles permuted across annotators (`--placebo_seed`)."""
+    if b.placebo_seed is None:
+        return ds
+    from ..training.conditioning import PROFILE_FIELDS, apply_placebo, placebo_profiles
+
+    comps = load_config(selection(b), "comparisons")
+    from datasets import concatenate_datasets
+
+    cols = ["annotator_id", *[f for f in PROFILE_FIELDS if f in ds.column_names]]
+    every = concatenate_datasets([comps[s].select_columns(cols) for s in comps]).to_dict()
+    return apply_placebo(ds, placebo_profiles(every["annotator_id"], every, b.placebo_seed))
+
+
 def load_eval_data(b: BenchmarkArguments, seed: int) -> tuple[ComparisonBatch, ComparisonBatch]:
     """(validation batch for the temperature, evaluation batch): the track's test comparisons — the
     whole split, unless a subsample or filter makes the run a smoke run."""
@@ -54,13 +68,13 @@ def load_eval_data(b: BenchmarkArguments, seed: int) -> tuple[ComparisonBatch, C
     test = subsample(test, b.max_eval_comparisons, seed + 1)
     if len(test) == 0:
         raise ValueError("no evaluation comparisons left after the filters")
-    return ComparisonBatch.from_dataset(val), ComparisonBatch.from_dataset(test)
+    return ComparisonBatch.from_dataset(placebo(b, val)), ComparisonBatch.from_dataset(placebo(b, test))
 
 
 def load_train_pairs(b: BenchmarkArguments, seed: int):
     sel = selection(b)
     pairs = apply_filters(load_config(sel, "pairwise")["train"], sel)
-    return subsample(pairs, b.max_train_pairs, seed)
+    return placebo(b, subsample(pairs, b.max_train_pairs, seed))
 
 
 def truth_of(b: BenchmarkArguments) -> Truth:
@@ -107,6 +121,8 @@ def score_and_evaluate(
         "temperature_note": note,
     }
     training = {**(training or {}), "train_pairs_requested": b.max_train_pairs, "seed": seed}
+    if b.placebo_seed is not None:
+        training["placebo_seed"] = b.placebo_seed  # profiles permuted across annotators
     meta = build_metadata(truth.protocol, {**model, "temperature": temperature}, truncation, training, evaluation)
     os.makedirs(b.output_dir, exist_ok=True)
     path = os.path.join(b.output_dir, SUBMISSION_FILE)
