@@ -101,7 +101,7 @@ def test_placebo_profiles_permute_whole_profiles_across_annotators():
     assert sorted(p) == [1, 2, 3, 4, 5, 6, 7, 8]
     # each annotator gets one other annotator's whole profile; the multiset of profiles is unchanged
     assert Counter(v["annotator_country"] for v in p.values()) == Counter(f"annotator_country-{a}" for a in p)
-    for a, prof in p.items():
+    for prof in p.values():
         src = prof["annotator_country"].split("-")[1]
         assert all(v == f"{f}-{src}" for f, v in prof.items())
     assert all(prof["annotator_country"] != f"annotator_country-{a}" for a, prof in p.items())  # nobody keeps theirs
