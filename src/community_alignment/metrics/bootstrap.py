@@ -80,19 +80,27 @@ def ratio_replicates(num: np.ndarray, den: np.ndarray, reps: Replicates) -> np.n
         return (n / d).astype(np.float64)
 
 
+def onehot(codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """(n, G) float32 indicator of each row's group code."""
+    out = np.zeros((len(codes), n_groups), dtype=np.float32)
+    out[np.arange(len(codes)), codes] = 1.0
+    return out
+
+
+def group_sums(reps: Replicates, values: np.ndarray, indicator: np.ndarray) -> np.ndarray:
+    """(B, G) replicate sums of `values` within each group (one matrix product)."""
+    return reps.weights @ (indicator * np.asarray(values, np.float32)[:, None])
+
+
 def grouped_ratio_replicates(
     num: np.ndarray, den: np.ndarray, codes: np.ndarray, n_groups: int, reps: Replicates
 ) -> np.ndarray | None:
-    """(B, G) replicate values of Σnum/Σden within each group code 0..G−1 (one matrix product)."""
+    """(B, G) replicate values of Σnum/Σden within each group code 0..G−1."""
     if reps.weights is None:
         return None
-    onehot = np.zeros((len(codes), n_groups), dtype=np.float32)
-    onehot[np.arange(len(codes)), codes] = 1.0
-    num32, den32 = np.asarray(num, np.float32)[:, None], np.asarray(den, np.float32)[:, None]
-    both = np.concatenate([onehot * num32, onehot * den32], 1)
-    sums = reps.weights @ both
+    ind = onehot(codes, n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (sums[:, :n_groups] / sums[:, n_groups:]).astype(np.float64)
+        return (group_sums(reps, num, ind) / group_sums(reps, den, ind)).astype(np.float64)
 
 
 def percentile_ci(replicates: np.ndarray | None, level: float = LEVEL) -> tuple[float, float]:

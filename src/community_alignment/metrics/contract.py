@@ -36,8 +36,9 @@ from . import accuracy, distributional
 from .bootstrap import (
     DEFAULT_RESAMPLES,
     Replicates,
-    grouped_ratio_replicates,
+    group_sums,
     holm,
+    onehot,
     percentile_ci,
     pvalue_zero,
     ratio_replicates,
@@ -55,6 +56,7 @@ HEADLINE = {
 SUMMARY_METRICS = ("top1_accuracy", "pairwise_accuracy")
 GROUP_METRICS = ("top1_accuracy", "pairwise_accuracy", "nll")
 NOISE_FLOOR_DRAWS = 200
+AUC_CHUNK = 100
 
 
 @dataclass
@@ -178,13 +180,13 @@ def pairwise_auc(scores: np.ndarray, data: EvalData, reps: Replicates | None) ->
     if reps is None or reps.weights is None:
         return Estimate(value)
     order = np.argsort(-d, kind="stable")  # positions of the negatives (−d) in sorted order
-    w = reps.weights[:, row].astype(np.float64)  # (B, m)
-    wneg = w[:, order]
-    cum = np.concatenate([np.zeros((len(w), 1)), np.cumsum(wneg, 1)], 1)
-    below = (cum[:, lo] + cum[:, hi]) / 2  # weighted count of negatives below each positive
-    tot = w.sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        boot = (w * below).sum(1) / tot**2
+    boot = np.empty(reps.resamples)
+    for s in range(0, reps.resamples, AUC_CHUNK):  # (chunk, pairs) at a time: bounded memory
+        w = reps.weights[s : s + AUC_CHUNK][:, row].astype(np.float64)
+        cum = np.concatenate([np.zeros((len(w), 1)), np.cumsum(w[:, order], 1)], 1)
+        below = (cum[:, lo] + cum[:, hi]) / 2  # weighted count of negatives below each positive
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boot[s : s + len(w)] = (w * below).sum(1) / w.sum(1) ** 2
     return Estimate(value, *percentile_ci(boot))
 
 
@@ -223,6 +225,8 @@ class Evaluation:
                 ]
             )
             self.axes[axis] = (names, codes, eligible)
+        self._onehot = {axis: onehot(codes, len(names)) for axis, (names, codes, _) in self.axes.items()}
+        self._den_cache: dict = {}
         if d.set_keys is not None:
             self.set_codes, self.n_sets = distributional.qualifying_sets(d.set_keys, d.annotators, min_set_annotators)
         else:
@@ -259,6 +263,17 @@ class Evaluation:
         value = float(np.sum(num) / np.sum(den)) if np.sum(den) > 0 else float("nan")
         return Estimate(value, *percentile_ci(reps_values))
 
+    def _den_replicates(self, axis: str, den: np.ndarray) -> np.ndarray:
+        """(B, G) replicate group sums of a denominator; the scorer-independent ones (1 per comparison,
+        the observed pairs) are computed once per axis."""
+        key = "ones" if den is self.ones else ("pairs" if np.array_equal(den, self.pairs) else None)
+        if key and (axis, key) in self._den_cache:
+            return self._den_cache[(axis, key)]
+        out = group_sums(self.reps, den, self._onehot[axis])
+        if key:
+            self._den_cache[(axis, key)] = out
+        return out
+
     def group_replicates(self, v: Values) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray | None]]]:
         """axis → metric → (group values (G,), replicate group values (B, G) or None)."""
         out = {}
@@ -268,9 +283,14 @@ class Evaluation:
                 g = len(names)
                 sums_n = np.bincount(codes, weights=num, minlength=g)
                 sums_d = np.bincount(codes, weights=den, minlength=g)
+                reps = None
                 with np.errstate(invalid="ignore", divide="ignore"):
                     point = sums_n / sums_d
-                out[axis][metric] = (point, grouped_ratio_replicates(num, den, codes, g, self.reps))
+                    if self.reps.weights is not None:
+                        reps = (
+                            group_sums(self.reps, num, self._onehot[axis]) / self._den_replicates(axis, den)
+                        ).astype(np.float64)
+                out[axis][metric] = (point, reps)
         return out
 
     def block(
@@ -346,13 +366,12 @@ class Evaluation:
         k = self.valid.sum(1)
         draws = (rng.random((NOISE_FLOOR_DRAWS, len(k))) < 1.0 / k).astype(np.float32)
         out = {}
-        for axis, (names, codes, eligible) in self.axes.items():
+        for axis, (_, _, eligible) in self.axes.items():
             if eligible.sum() < 2:
                 out[axis] = {"mean_gap": float("nan"), "p95_gap": float("nan"), "draws": NOISE_FLOOR_DRAWS}
                 continue
-            onehot = np.zeros((len(codes), len(names)), dtype=np.float32)
-            onehot[np.arange(len(codes)), codes] = 1.0
-            means = (draws @ onehot) / onehot.sum(0)
+            ind = self._onehot[axis]
+            means = (draws @ ind) / ind.sum(0)
             means = means[:, eligible]
             gaps = means.max(1) - means.min(1)
             out[axis] = {

@@ -168,14 +168,15 @@ def load_truth(
     return truth
 
 
-def sample_oracle(test: SplitTruth) -> dict[str, np.ndarray]:
-    """The generator's probability vectors for the test comparisons of the embedded sample."""
+def sample_oracle(test: SplitTruth, probs_path: str | None = None) -> dict[str, np.ndarray]:
+    """The generator's probability vectors for the test comparisons of the embedded sample (or of a
+    synthetic file written by `make-sample --out`, from its `.probs.csv` beside it)."""
     import pandas as pd
 
     from ..synthetic.generate import PROBABILITY_LEVELS
     from ..synthetic.sample import sample_probs_path
 
-    df = pd.read_csv(sample_probs_path())
+    df = pd.read_csv(probs_path or sample_probs_path())
     pos = {(int(c), int(t)): i for i, (c, t) in enumerate(zip(df.conversation_id, df.turn))}
     idx = np.array([pos.get((int(c), int(t)), -1) for c, t in zip(test.conversation_id, test.turn)])
     if (idx < 0).any():
