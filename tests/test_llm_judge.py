@@ -7,7 +7,6 @@ tiny Qwen2 checks the real-model path."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys

@@ -243,6 +243,18 @@ def judge_user_message(transcript: str, shown: list[str], support: list[tuple[st
 
 
 @dataclass
+class JudgePrompts:
+    """The prompts of one batch: `sequences[m]` asks about comparison `where[m][0]` showing candidate
+    `where[m][1][p]` at letter p; `base` holds 0 (= log 1) for single-candidate comparisons."""
+
+    n: int
+    base: np.ndarray
+    where: list[tuple[int, list[int]]] = field(default_factory=list)
+    sequences: list[list[int]] = field(default_factory=list)
+    single: int = 0
+
+
+@dataclass
 class _Parts:
     """One comparison's cleaned prompt material and its truncation state."""
 
@@ -280,6 +292,8 @@ class LLMJudgeScorer:
         self._special = re.compile("|".join(map(re.escape, specials))) if specials else None
         self._fold_system = False
         self._counts: dict[str, int] = {}
+        self._q: list[np.ndarray] = []
+        self._invalid = 0
         self.stats: dict = {}
         self.overhead_tokens = len(
             self._render(_Parts([], [], [{"role": "user", "content": ""}], [""] * 4), (0, 1, 2, 3))
@@ -411,10 +425,10 @@ class LLMJudgeScorer:
             return "unknown", "unknown"
 
     # ---------------------------------------------------------------- scoring
-    def score(self, batch: ComparisonBatch, support: list[list[SupportExample]] | None = None) -> np.ndarray:
-        """(n, 4) log of the judge's permutation-averaged choice probability; NaN where absent."""
+    def build_prompts(self, batch: ComparisonBatch, support: list[list[SupportExample]] | None = None) -> JudgePrompts:
+        """Every judge prompt of `batch` (all letter orders, truncated by the documented rule) as token
+        ids; resets the truncation / neutralisation counters. `support[i]`: comparison i's examples."""
         cfg = self.config
-        t0 = time.perf_counter()
         n = len(batch.candidates)  # not len(batch): that reads the labels
         if support is not None and len(support) != n:
             raise JudgeError(f"support has {len(support)} entries for {n} comparisons")
@@ -432,26 +446,30 @@ class LLMJudgeScorer:
         )
         mask = batch.present()
         rows = row_dicts(batch) if cfg.conditioning != "none" else None
-        out = np.full((n, 4), np.nan)
-        prompts: list[tuple[int, list[int]]] = []  # (comparison, candidate index at each letter)
-        seqs: list[list[int]] = []
-        single = 0
+        out = JudgePrompts(n=n, base=np.full((n, 4), np.nan))
         for i in range(n):
             present = [int(j) for j in np.flatnonzero(mask[i])]
             if len(present) == 1:
-                out[i, present[0]] = 0.0
-                single += 1
+                out.base[i, present[0]] = 0.0
+                out.single += 1
             if len(present) < 2:
                 continue
             perms = _permutations(len(present), cfg.permutations)
             parts = self._parts(batch, i, present, rows[i] if rows else None, support[i] if support else None)
             for perm, ids in zip(perms, self._fit(parts, perms)):
-                prompts.append((i, [present[q] for q in perm]))
-                seqs.append(ids)
-        logp = score_sequences(seqs, self._forward, cfg.batch_size, self.accelerator, desc=f"judging {self.name}")
-        q, invalid = self._letter_distributions(logp, prompts, seqs)
+                out.where.append((i, [present[q] for q in perm]))
+                out.sequences.append(ids)
+        return out
+
+    def scores_from_letter_logprobs(self, prompts: JudgePrompts, logp: np.ndarray) -> np.ndarray:
+        """(n, 4) scores from each prompt's letter log-probabilities ((m, 4), as `_forward` returns):
+        per prompt a distribution over its shown letters (logprobs or smoothed draws), mapped back to
+        the candidates and averaged over the letter orders; log of the average."""
+        q, self._invalid = self._letter_distributions(logp, prompts.where, prompts.sequences)
+        self._q = q
+        out = prompts.base.copy()
         sums: dict[int, list] = {}
-        for (i, cands), qp in zip(prompts, q):
+        for (i, cands), qp in zip(prompts.where, q):
             acc = sums.setdefault(i, [[] for _ in range(4)])
             for p, j in enumerate(cands):
                 acc[j].append(qp[p])
@@ -459,7 +477,18 @@ class LLMJudgeScorer:
             for j, vals in enumerate(acc):
                 if vals:  # log of the mean probability, in log space
                     out[i, j] = float(np.logaddexp.reduce(vals) - math.log(len(vals)))
-        self._record_stats(n, logp, q, prompts, seqs, invalid, single, time.perf_counter() - t0)
+        return out
+
+    def score(self, batch: ComparisonBatch, support: list[list[SupportExample]] | None = None) -> np.ndarray:
+        """(n, 4) log of the judge's permutation-averaged choice probability; NaN where absent.
+        `self.stats` describes the run afterwards."""
+        t0 = time.perf_counter()
+        prompts = self.build_prompts(batch, support)
+        logp = score_sequences(
+            prompts.sequences, self._forward, self.config.batch_size, self.accelerator, desc=f"judging {self.name}"
+        )
+        out = self.scores_from_letter_logprobs(prompts, logp)
+        self._record_stats(prompts, logp, time.perf_counter() - t0)
         return out
 
     def _letter_distributions(self, logp: np.ndarray, prompts, seqs) -> tuple[list[np.ndarray], int]:
@@ -480,11 +509,11 @@ class LLMJudgeScorer:
             out.append(np.log((counts[:k] + 0.5) / (counts[:k].sum() + 0.5 * k)))
         return out, invalid
 
-    def _record_stats(self, n: int, logp, q, prompts, seqs, invalid, single, seconds) -> None:
-        cfg = self.config
+    def _record_stats(self, prompts: JudgePrompts, logp: np.ndarray, seconds: float) -> None:
+        cfg, n, invalid = self.config, prompts.n, self._invalid
         prob_sum, shown_n, argmax = np.zeros(4), np.zeros(4), np.zeros(4)
         mass = []
-        for (_, cands), qp, lp in zip(prompts, q, logp):
+        for (_, cands), qp, lp in zip(prompts.where, self._q, logp):
             k = len(cands)
             pr = np.exp(qp)
             prob_sum[:k] += pr
@@ -492,7 +521,7 @@ class LLMJudgeScorer:
             top = np.flatnonzero(pr == pr.max())
             argmax[top] += 1.0 / len(top)  # exact ties share the credit
             mass.append(float(np.exp(np.asarray(lp[:k], dtype=np.float64)).sum()))
-        n_prompts = len(prompts)
+        n_prompts = len(prompts.where)
         dtype, device = self._device_info()
         self.stats = {
             "method": self.kind,
@@ -508,9 +537,9 @@ class LLMJudgeScorer:
             "max_length": cfg.max_length,
             "max_candidate_tokens": cfg.max_candidate_tokens,
             "comparisons": n,
-            "single_candidate_comparisons": single,
+            "single_candidate_comparisons": prompts.single,
             "prompts_scored": n_prompts,
-            "distinct_prompts": len({tuple(s) for s in seqs}),
+            "distinct_prompts": len({tuple(s) for s in prompts.sequences}),
             **self._counts,
             "letter_mass": float(np.mean(mass)) if mass else None,
             "invalid_draws": invalid if cfg.elicitation == "sampled" else None,
