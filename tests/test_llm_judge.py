@@ -365,3 +365,77 @@ def test_load_llm_judge_reads_only_safetensors(tiny, tmp_path):
         load_llm_judge(str(tmp_path / "bin"))
     sc = load_llm_judge(tiny.model.name_or_path, config=cfg())
     assert sc.kind == "llm_judge" and sc.template_source == "chat"
+
+
+GOLDEN_PROMPT = """<|im_start|>system
+The person judging these answers has this profile: country: brazil; language: pt.<|im_end|>
+<|im_start|>user
+A person had the conversation below with an AI assistant and was then shown 3 candidate responses for the \
+assistant's next message. Predict which response this person chose as the best.
+
+Earlier choices made by the same person:
+
+<example 1>
+<conversation>
+User: Is tradition important?
+</conversation>
+
+<response A>
+Yes.
+</response A>
+
+<response B>
+Sometimes.
+</response B>
+
+<response C>
+It depends.
+</response C>
+
+Chosen: B
+</example 1>
+
+<conversation>
+User: Should I move abroad for work?
+
+Assistant: It depends on what matters most to you.
+
+User: Family or career?
+</conversation>
+
+<response A>
+Career growth matters.
+</response A>
+
+<response B>
+Both can work.
+</response B>
+
+<response C>
+Family comes first.
+</response C>
+
+Which response did this person choose? Answer with a single letter: A, B or C.<|im_end|>
+<|im_start|>assistant
+"""
+
+
+def test_prompt_golden(tiny):
+    """The exact text of one judge prompt (docs/llm_judge.md shows it): profile, a support example with
+    an absent candidate (compact letters), two context turns, 3 present candidates in cyclic shift 1."""
+    ctx = [
+        {"role": "user", "content": "Should I move abroad for work?"},
+        {"role": "assistant", "content": "It depends on what matters most to you."},
+        {"role": "user", "content": "Family or career?"},
+    ]
+    batch = _batch([["Family comes first.", "Career growth matters.", None, "Both can work."]], contexts=[ctx])
+    batch.columns.update(
+        annotator_country=np.array(["brazil"], dtype=object), assigned_lang=np.array(["pt"], dtype=object)
+    )
+    example = SupportExample(
+        [{"role": "user", "content": "Is tradition important?"}], ["Yes.", None, "Sometimes.", "It depends."], 2
+    )
+    scorer = LLMJudgeScorer(tiny.model, tiny.tokenizer, "t", cfg(conditioning="country"))
+    prompts = scorer.build_prompts(batch, [[example]])
+    assert prompts.where == [(0, [0, 1, 3]), (0, [1, 3, 0]), (0, [3, 0, 1])]
+    assert tiny.tokenizer.decode(prompts.sequences[1]) == GOLDEN_PROMPT

@@ -9,11 +9,13 @@ the largest difference between the two score matrices (the same numbers up to ro
 
 CPU (what this project's machine measures; the model is the untrained tiny Qwen2, its scores are
 meaningless, only the speed is):
-    python benchmarks/perf/llm_judge.py [--comparisons 200] [--batch-size 8] [--max-length 1024]
+    python benchmarks/perf/llm_judge.py [--comparisons 200] [--batch-size 8] [--max-length 1024] \\
+        [--conditioning none|country|demographics]
 
 GPU (no GPU was lent to this project: documented, not measured): a randomly initialised model with
-Llama-3-8B's shape in bf16, and a byte-level BPE trained locally on the sample (no download; a 4k
-vocabulary makes prompts ≈ 1.5–2× longer than Llama-3's tokenizer would, so this is conservative):
+Llama-3-8B's shape in bf16, and a 4,096-token byte-level BPE trained locally on the sample (no
+download; prompt lengths differ from Llama-3's own tokenizer's: the "tokens/prompt" line says what
+was run; a random model computes as fast as a trained one of the same shape):
     python benchmarks/perf/llm_judge.py --arch llama-8b --device cuda --comparisons 1000 \\
         --batch-size 16 --max-length 4096 --max-candidate-tokens 768
 """
@@ -98,6 +100,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--max-length", type=int, default=1024)
     ap.add_argument("--max-candidate-tokens", type=int, default=160)
+    ap.add_argument("--conditioning", choices=["none", "country", "demographics"], default="none")
     ap.add_argument("--arch", choices=["tiny", "llama-8b"], default="tiny")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeats", type=int, default=2, help="alternate ours/baseline this often; report the best")
@@ -123,7 +126,10 @@ def main() -> None:
         args.arch, texts, os.path.join(tmp.name, "lm"), args.device, args.num_layers, args.hidden_size
     )
     cfg = JudgeConfig(
-        max_length=args.max_length, max_candidate_tokens=args.max_candidate_tokens, batch_size=args.batch_size
+        conditioning=args.conditioning,
+        max_length=args.max_length,
+        max_candidate_tokens=args.max_candidate_tokens,
+        batch_size=args.batch_size,
     )
 
     from accelerate import Accelerator
@@ -158,7 +164,8 @@ def main() -> None:
     print(f"model {desc}; device {args.device}; torch threads {torch.get_num_threads()}")
     print(
         f"comparisons {n}, prompts {len(lengths)} (distinct {st['distinct_prompts']}), tokens/prompt "
-        f"median {int(np.median(lengths))} max {lengths.max()}, max_length {args.max_length}, batch {args.batch_size}; "
+        f"median {int(np.median(lengths))} max {lengths.max()}, max_length {args.max_length}, batch {args.batch_size}, "
+        f"conditioning {args.conditioning}; "
         f"truncated {st['comparisons_truncated']}, candidates cut {st['candidates_cut']}"
     )
     print(f"prompt building      {t_build:7.1f} s  (in both totals)")

@@ -47,8 +47,8 @@ If the instruction, profile and capped candidates alone exceed `max_length`, `Ju
 `comparisons_truncated` counts comparisons that needed any step.
 
 User text is hostile. Context, candidates and profile values are inserted as plain text: any string
-of the tokenizer's special / added tokens inside them (CA responses contain "<|end_of_text|>") gets
-a space after its first character so it tokenizes as text, not as a control token
+of the tokenizer's special tokens (and added tokens marked special or shaped like a tag, "<think>")
+inside them (CA responses contain "<|end_of_text|>") gets a space after its first character so it tokenizes as text, not as a control token
 (`special_tokens_neutralised`); a tag of our markup (<response …>, </conversation>, <example …>)
 inside them is escaped as "&lt;…" (`markup_escaped`). The answer position is the end of the prompt we
 build, so a fake "Answer: B" line in a candidate cannot move where the answer is read; it can only
@@ -191,16 +191,33 @@ def letter_token_ids(
         first = tokenizer.decode(tail[:1]) if tail else ""
         if first.strip() != letter:
             shown = tokenizer.convert_ids_to_tokens(tail[:4])
+            hint = (
+                " The template opens the answer with a tag (a reasoning block?): pass template_kwargs such "
+                "as {'enable_thinking': False}."
+                if first.strip().startswith("<")
+                else ""
+            )
             raise JudgeError(
                 f"tokenizer {name!r}: the answer letter {letter!r} is not exactly one token after the "
                 f"generation prompt (the assistant's answer starts with tokens {shown}); the judge reads "
-                "one next-token probability per letter. If the template inserts a reasoning block, pass "
-                "template_kwargs such as {'enable_thinking': False}."
+                f"one next-token probability per letter.{hint}"
             )
         out[letter] = int(tail[0])
     if len(set(out.values())) != len(out):
         raise JudgeError(f"tokenizer {name!r}: letters {letters!r} share token ids {out}")
     return out
+
+
+def _control_strings(tokenizer) -> list[str]:
+    """Strings the tokenizer turns into control tokens when they occur in text: its special tokens
+    and the added tokens marked special or shaped like a tag ("<think>"); not whitespace runs or
+    single characters. Longest first, for one regex alternation."""
+    found = {t for t in (getattr(tokenizer, "all_special_tokens", None) or []) if isinstance(t, str)}
+    for tok in (getattr(tokenizer, "added_tokens_decoder", None) or {}).values():
+        content = getattr(tok, "content", str(tok))
+        if getattr(tok, "special", False) or (content.startswith("<") and content.endswith(">")):
+            found.add(content)
+    return sorted((t for t in found if len(t) >= 2 and t.strip()), key=len, reverse=True)
 
 
 def _permutations(k: int, mode: str) -> list[tuple[int, ...]]:
@@ -263,7 +280,6 @@ class _Parts:
     context: list[dict]
     shown: list[str]  # present candidates in original order
     omitted: int = 0
-    truncated: bool = False
 
 
 class LLMJudgeScorer:
@@ -286,9 +302,7 @@ class LLMJudgeScorer:
             self._keep_last = "logits_to_keep" in inspect.signature(model.forward).parameters
         except (TypeError, ValueError):  # pragma: no cover - exotic callables
             self._keep_last = False
-        specials = set(getattr(tokenizer, "all_special_tokens", []) or [])
-        specials |= {str(t) for t in (getattr(tokenizer, "added_tokens_decoder", {}) or {}).values()}
-        specials = sorted((s for s in specials if len(s) >= 2), key=len, reverse=True)
+        specials = _control_strings(tokenizer)
         self._special = re.compile("|".join(map(re.escape, specials))) if specials else None
         self._fold_system = False
         self._counts: dict[str, int] = {}
