@@ -7,6 +7,7 @@ tiny Qwen2 checks the real-model path."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -317,6 +318,7 @@ def test_end_to_end_on_the_sample_with_profiles_and_support(tiny, sample):
     assert st["prompts_scored"] == int(test.present().sum()) and st["conditioning"] == "demographics"
     assert st["comparisons_truncated"] > 0 and st["comparisons_per_second"] > 0
     assert sum(st["letter_bias"]["argmax_share"].values()) == pytest.approx(1.0)
+    assert json.loads(json.dumps(st))["model"] == "tiny"  # run metadata for submission.parquet
 
 
 @pytest.mark.slow  # ~21 s: three interpreter starts under torch.distributed.run

@@ -539,6 +539,7 @@ class LLMJudgeScorer:
         dtype, device = self._device_info()
         self.stats = {
             "method": self.kind,
+            "model": self.name,
             "prompt_version": PROMPT_VERSION,
             "template": self.template_source,
             "template_hash": hashlib.sha256(self.template.encode()).hexdigest()[:16],
@@ -550,6 +551,9 @@ class LLMJudgeScorer:
             "permutations": cfg.permutations,
             "max_length": cfg.max_length,
             "max_candidate_tokens": cfg.max_candidate_tokens,
+            "support_k": cfg.support_k,
+            "template_kwargs": dict(cfg.template_kwargs),
+            "seed": cfg.seed,
             "comparisons": n,
             "single_candidate_comparisons": prompts.single,
             "prompts_scored": n_prompts,
