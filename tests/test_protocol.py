@@ -281,10 +281,12 @@ def test_pluralism_comparison_pairs_arms_and_seeds(length_run, env, tmp_path):
             arms[arm].append(str(tmp_path / f"{arm}{seed}"))
     out = compare(arms, str(tmp_path / "pl" / "report.md"), resamples=200)
     c = out["contrasts"]["country − pooled"]["worst"]
-    w = lambda arm: np.mean([s["point"]["worst"] for s in out["arms"][arm]["seeds"]])  # noqa: E731
+    w = lambda arm: np.mean([s["stats"]["worst"][0] for s in out["arms"][arm]])  # noqa: E731
     assert c["difference"] == pytest.approx(w("country") - w("pooled"))
     assert c["ci_low"] <= c["difference"] <= c["ci_high"] and 0 < c["p"] <= 1
     assert c["per_seed"][0] == c["per_seed"][1]  # the cheap arms are deterministic: seeds agree
     assert "oracle_language" in out["references"]
+    fit = out["contrasts"]["country − pooled"]["fit / india"]  # distributional fit per country, paired
+    assert fit["ci_low"] <= fit["difference"] <= fit["ci_high"] and "p_holm" in fit
     report = (tmp_path / "pl" / "report.md").read_text()
     assert "## Conclusion" in report and "country − pooled" in report

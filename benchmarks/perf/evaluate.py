@@ -21,6 +21,19 @@ import tempfile
 import time
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM: reset at exec, unlike ru_maxrss, which keeps the forking
+    parent's size in the child)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(path: str, probs: str, resamples: int, sub_path: str) -> None:
     """One measured evaluation in a fresh process (its peak RSS is ours)."""
     import numpy as np
@@ -43,7 +56,7 @@ def child(path: str, probs: str, resamples: int, sub_path: str) -> None:
     scorers = {"model": ScorerInput(scores, "model", sub.metadata["model"]["temperature"]), **reference_inputs(truth)}
     res = evaluate(truth.test.data, scorers, truth.protocol, sub.metadata, resamples=resamples)
     t_eval = time.perf_counter() - t1
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(
         json.dumps(
             {

@@ -184,6 +184,11 @@ def cmd_score(args: argparse.Namespace) -> int:
         ("--model_revision", args.model_revision),
         ("--max_eval_comparisons", args.max_eval_comparisons),
         ("--beta", args.beta),
+        ("--judge_elicitation", args.elicitation),
+        ("--judge_samples", args.samples),
+        ("--judge_permutations", args.permutations),
+        ("--judge_max_length", args.judge_max_length),
+        ("--judge_max_candidate_tokens", args.max_candidate_tokens),
     ):
         if value is not None:
             argv += [flag, str(value)]
@@ -205,6 +210,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     written = write_evaluation(results, args.out)
     print(terminal_summary(results))
     print(f"wrote {written['results']}, {written['report']}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .pipeline.compare import compare
+
+    arms: dict[str, list[str]] = {}
+    for spec in args.arm:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--arm expects NAME=PATH (a run folder or submission.parquet), got {spec!r}")
+        arms.setdefault(name, []).append(path)
+    out = compare(arms, args.out, baseline=args.baseline, resamples=args.bootstrap_resamples, title=args.title)
+    for name, c in out["contrasts"].items():
+        w = c["worst"]
+        print(
+            f"{name}: worst-group top-1 {100 * w['difference']:+.1f} [{100 * w['ci_low']:+.1f}, {100 * w['ci_high']:+.1f}]"
+        )
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -390,7 +414,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model-revision")
     p.add_argument("--model-name", help="the model's own name in the submission (default: the Hub id, or local/<name>)")
-    p.add_argument("--method", choices=("reward", "dpo"), default="reward")
+    p.add_argument(
+        "--method",
+        choices=("reward", "dpo", "llm_judge"),
+        default="reward",
+        help="reward model, DPO policy (implicit reward) or a causal LM as an LLM judge (docs/llm_judge.md)",
+    )
     p.add_argument("--ref-model", help="DPO reference model (default: --model itself)")
     p.add_argument("--beta", type=float, help="DPO β of the implicit reward")
     p.add_argument("--conditioning", choices=("none", "country", "demographics"), default="none")
@@ -398,7 +427,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-eval-comparisons", type=int, help="random subset of the test split: a smoke run, never ranked"
     )
-    p.add_argument("--max-length", type=int, default=384)
+    p.add_argument("--max-length", type=int, default=384, help="reward / DPO: tokens per (context, candidate)")
+    g = p.add_argument_group("llm_judge")
+    g.add_argument(
+        "--elicitation", choices=("logprobs", "sampled"), help="letter log-probabilities (default) or sampled letters"
+    )
+    g.add_argument("--samples", type=int, help="sampled letters per prompt (default 20)")
+    g.add_argument("--permutations", choices=("cyclic", "all"), help="letter orders averaged (default cyclic: 4)")
+    g.add_argument("--judge-max-length", type=int, help="tokens per judge prompt (default 2048)")
+    g.add_argument("--max-candidate-tokens", type=int, help="cap per candidate in a judge prompt (default 384)")
     p.add_argument("--bootstrap-resamples", type=int, default=1000)
     p.add_argument("--name", help="run folder name (default: score)")
     p.add_argument("--runs-dir", default="runs")
@@ -413,6 +450,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap-resamples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "compare",
+        help="paired comparison of submissions on one test split (pluralism arms, a judge's steerability gain)",
+    )
+    p.add_argument(
+        "--arm",
+        action="append",
+        required=True,
+        metavar="NAME=PATH",
+        help="a run folder or submission.parquet of arm NAME (repeat a name for several seeds)",
+    )
+    p.add_argument(
+        "--baseline", required=True, help="the arm the others are compared with (e.g. the unconditioned one)"
+    )
+    p.add_argument("--out", required=True, help="the report (markdown) to write")
+    p.add_argument("--title", default="Paired comparison")
+    p.add_argument("--bootstrap-resamples", type=int, default=1000)
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("validate", help="check results files (schema + semantics); exit 1 on any problem")
     p.add_argument("files", nargs="+")

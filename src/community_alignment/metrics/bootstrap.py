@@ -87,22 +87,6 @@ def onehot(codes: np.ndarray, n_groups: int) -> np.ndarray:
     return out
 
 
-def group_sums(reps: Replicates, values: np.ndarray, indicator: np.ndarray) -> np.ndarray:
-    """(B, G) replicate sums of `values` within each group (one matrix product)."""
-    return reps.weights @ (indicator * np.asarray(values, np.float32)[:, None])
-
-
-def grouped_ratio_replicates(
-    num: np.ndarray, den: np.ndarray, codes: np.ndarray, n_groups: int, reps: Replicates
-) -> np.ndarray | None:
-    """(B, G) replicate values of Σnum/Σden within each group code 0..G−1."""
-    if reps.weights is None:
-        return None
-    ind = onehot(codes, n_groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (group_sums(reps, num, ind) / group_sums(reps, den, ind)).astype(np.float64)
-
-
 def percentile_ci(replicates: np.ndarray | None, level: float = LEVEL) -> tuple[float, float]:
     """Percentile interval of the finite replicate values (NaN, NaN without replicates)."""
     if replicates is None:

@@ -98,6 +98,26 @@ def set_prompt_codes(codes: np.ndarray, prompt_codes: np.ndarray, n_sets: int) -
     return out
 
 
+def fit_replicates(
+    probs: np.ndarray, chosen: np.ndarray, codes: np.ndarray, n_sets: int, reps: Replicates | None = None
+) -> tuple[float, np.ndarray | None]:
+    """(mean 1 − JSD over the qualifying sets, its (B,) two-way bootstrap replicates or None)."""
+    if n_sets == 0:
+        return float("nan"), None
+    value = float(_fits(probs, chosen, codes, n_sets, None).mean())
+    if reps is None or reps.weights is None:
+        return value, None
+    fits = _fits(probs, chosen, codes, n_sets, reps.weights)  # (B, S)
+    if reps.prompt_weights is not None:
+        mult = reps.prompt_weights[:, set_prompt_codes(codes, reps.prompt_codes, n_sets)]
+    else:
+        mult = np.ones_like(fits)
+    mult = np.where(np.isfinite(fits), mult, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = np.nansum(np.where(mult > 0, fits, 0.0) * mult, 1) / mult.sum(1)
+    return value, boot
+
+
 def fit_summary(
     probs: np.ndarray,
     chosen: np.ndarray,
@@ -106,19 +126,6 @@ def fit_summary(
     reps: Replicates | None = None,
 ) -> dict:
     """Mean 1 − JSD over the qualifying sets, with the two-way bootstrap CI."""
-    out = {"sets": n_sets, "comparisons": int((codes >= 0).sum())}
-    if n_sets == 0:
-        return {**out, "value": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
-    value = float(_fits(probs, chosen, codes, n_sets, None).mean())
-    lo = hi = float("nan")
-    if reps is not None and reps.weights is not None:
-        fits = _fits(probs, chosen, codes, n_sets, reps.weights)  # (B, S)
-        if reps.prompt_weights is not None:
-            mult = reps.prompt_weights[:, set_prompt_codes(codes, reps.prompt_codes, n_sets)]
-        else:
-            mult = np.ones_like(fits)
-        mult = np.where(np.isfinite(fits), mult, 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            boot = np.nansum(np.where(mult > 0, fits, 0.0) * mult, 1) / mult.sum(1)
-        lo, hi = percentile_ci(boot)
-    return {**out, "value": value, "ci_low": lo, "ci_high": hi}
+    value, boot = fit_replicates(probs, chosen, codes, n_sets, reps)
+    lo, hi = percentile_ci(boot)
+    return {"sets": n_sets, "comparisons": int((codes >= 0).sum()), "value": value, "ci_low": lo, "ci_high": hi}

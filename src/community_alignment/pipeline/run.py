@@ -105,25 +105,36 @@ def score_and_evaluate(
     evaluate it with the contract and write the run folder."""
     t0 = t0 or time.time()
     val, test = load_eval_data(b, seed)
-    val_scores = scorer.score(val)
+    calibrated = getattr(scorer, "scores_are_log_probabilities", False)
+    val_scores = None if calibrated else scorer.score(val)
     test_scores = scorer.score(test)  # last: the truncation stats describe the submitted scores
     truncation = scorer.truncation_stats() if hasattr(scorer, "truncation_stats") else None
     if acc is not None and not acc.is_main_process:
         return None
-    temperature, note = fit_temperature(np.nan_to_num(val_scores), val.chosen, val.valid()) if len(val) else (1.0, None)
+    if calibrated:
+        temperature, note = 1.0, "the scorer's own probabilities (log scores): temperature 1, not refitted"
+    elif len(val):
+        temperature, note = fit_temperature(np.nan_to_num(val_scores), val.chosen, val.valid())
+    else:
+        temperature, note = 1.0, None
     if note:
         logger.warning("model temperature: %s", note)
     truth = truth_of(b)
     evaluation = {
         "subsample": b.max_eval_comparisons or None,
         "filters": {"countries": b.countries, "languages": b.languages, "turns": b.turns},
-        "validation_comparisons": len(val),
+        "validation_comparisons": 0 if calibrated else len(val),
         "temperature_note": note,
     }
     training = {**(training or {}), "train_pairs_requested": b.max_train_pairs, "seed": seed}
     if b.placebo_seed is not None:
         training["placebo_seed"] = b.placebo_seed  # profiles permuted across annotators
-    meta = build_metadata(truth.protocol, {**model, "temperature": temperature}, truncation, training, evaluation)
+    scoring = getattr(scorer, "stats", None) if getattr(scorer, "kind", "") == "llm_judge" else None
+    if scoring and not model.get("chat_template_hash"):
+        model = {**model, "chat_template_hash": scoring.get("template_hash")}
+    meta = build_metadata(
+        truth.protocol, {**model, "temperature": temperature}, truncation, training, evaluation, scoring=scoring
+    )
     os.makedirs(b.output_dir, exist_ok=True)
     path = os.path.join(b.output_dir, SUBMISSION_FILE)
     conv = np.asarray(test.columns["conversation_id"], dtype=np.int64)

@@ -257,7 +257,7 @@ def metadata_problems(meta: dict) -> list[Problem]:
             evaluation.get("filters", {}).values() if isinstance(evaluation.get("filters"), dict) else []
         ):
             out.append(Problem("/evaluation", f"a subsampled or filtered run belongs to track 'smoke', not {track!r}"))
-    for key in ("training", "provenance"):
+    for key in ("training", "provenance", "scoring"):
         if key in meta and meta[key] is not None and not isinstance(meta[key], dict):
             out.append(Problem(f"/{key}", "must be an object or null"))
     return out
@@ -270,8 +270,10 @@ def build_metadata(
     training: dict | None = None,
     evaluation: dict | None = None,
     provenance: dict | None = None,
+    scoring: dict | None = None,
 ) -> dict:
-    """The metadata of a submission (validated by `metadata_problems` when written)."""
+    """The metadata of a submission (validated by `metadata_problems` when written). `scoring`: the
+    scorer's own report (e.g. an LLM judge's elicitation, permutations and letter bias)."""
     from datetime import datetime, timezone
 
     from ..results.io import git_sha, package_versions
@@ -284,6 +286,7 @@ def build_metadata(
         "truncation": truncation,
         "training": training,
         "evaluation": evaluation or {"subsample": None, "filters": {}},
+        "scoring": scoring,
         "provenance": provenance
         or {
             "package_versions": package_versions(),

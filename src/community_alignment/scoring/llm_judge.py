@@ -287,6 +287,8 @@ class LLMJudgeScorer:
     a candidate is absent). See the module docstring for the prompt, elicitation and truncation."""
 
     kind = "llm_judge"
+    #: the scores are the judge's own log-probabilities: evaluated at temperature 1, never refitted
+    scores_are_log_probabilities = True
 
     def __init__(self, model, tokenizer, name: str, config: JudgeConfig | None = None, accelerator=None):
         self.model = model.eval() if hasattr(model, "eval") else model
@@ -579,6 +581,10 @@ class LLMJudgeScorer:
             "seconds": seconds,
             "comparisons_per_second": n / seconds if seconds > 0 else None,
         }
+
+    def truncation_stats(self) -> dict[str, int]:
+        """The counts of the last `score` call (what a submission's `truncation` block records)."""
+        return {k: int(v) for k, v in self.stats.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def load_llm_judge(
