@@ -543,6 +543,29 @@ def test_site_is_not_replaced_without_overwrite(base, tmp_path):
     lb_build.build(str(folder), str(site), resamples=0, overwrite=True)
 
 
+def test_extreme_but_finite_scores_are_ranked_not_crashed(base, tmp_path):
+    """±1e308 scores and a 1e-300 temperature are legal: the build goes through, the overflowing NLL is
+    shown as missing, and the accuracies are still computed."""
+    table, meta = _read(base[1]["length"])
+    s = _scores(table)
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    huge = np.where(np.isnan(s), np.nan, rng.choice([1e308, -1e308], size=s.shape))
+    _write(
+        folder / "huge.parquet",
+        _with_scores(table, huge),
+        _set(json.loads(json.dumps(meta)), "/model/name", "org/huge"),
+    )
+    m = _set(json.loads(json.dumps(meta)), "/model/name", "org/cold")
+    _write(folder / "cold.parquet", table, _set(m, "/model/temperature", 1e-300))
+    info = lb_build.build(str(folder), str(tmp_path / "site"), resamples=20)
+    assert info["rejected"] == [] and info["entries"] == 2
+    rows = {r["model"]: r for r in csv.DictReader(io.StringIO((tmp_path / "site" / "leaderboard.csv").read_text()))}
+    assert rows["org/huge"]["nll"] == "" and 0 < float(rows["org/huge"]["top1"]) < 1
+    assert 0 < float(rows["org/cold"]["headline"]) < 1
+
+
 def test_leaderboard_cli_with_v1_results_only(tmp_path, hf_isolated):
     folder = tmp_path / "runs" / "old"
     folder.mkdir(parents=True)

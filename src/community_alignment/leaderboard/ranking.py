@@ -161,31 +161,27 @@ def details_of(c: Checked, rel: str) -> dict:
 
 
 def axes_view(blocks: list[ScorerBlock]) -> dict:
-    """axis → {groups, eligible, annotators, values (rows × groups top-1), ci_low, ci_high} for the rows'
-    blocks in order (None where a row has no such group)."""
+    """axis → {groups, eligible, annotators, values / ci_low / ci_high (rows × groups top-1)} for the
+    rows' blocks in order (None where a row has no such group: smoke runs cover different rows)."""
     out = {}
-    axes = [a for a in (blocks[0].axes if blocks else {})]
-    for axis in axes:
-        names: list[str] = []
-        for b in blocks:
-            names += [g for g in b.axes.get(axis).groups if g not in names] if axis in b.axes else []
-        first = {}
-        for b in blocks:
-            for g, gb in b.axes.get(axis).groups.items() if axis in b.axes else []:
+    for axis in blocks[0].axes if blocks else {}:
+        per_row = [b.axes[axis].groups if axis in b.axes else {} for b in blocks]
+        first: dict = {}
+        for groups in per_row:
+            for g, gb in groups.items():
                 first.setdefault(g, gb)
-        values, lows, highs = [], [], []
-        for b in blocks:
-            groups = b.axes[axis].groups if axis in b.axes else {}
-            values.append([_f(groups[g].top1_accuracy.value) if g in groups else None for g in names])
-            lows.append([_f(groups[g].top1_accuracy.ci_low) if g in groups else None for g in names])
-            highs.append([_f(groups[g].top1_accuracy.ci_high) if g in groups else None for g in names])
+        names = list(first)
+
+        def pick(groups: dict, attr: str, names: list = names) -> list:
+            return [_f(getattr(groups[g].top1_accuracy, attr)) if g in groups else None for g in names]
+
         out[axis] = {
             "groups": [str(g) for g in names],
             "eligible": [bool(first[g].eligible) for g in names],
             "annotators": [int(first[g].annotators) for g in names],
-            "values": values,
-            "ci_low": lows,
-            "ci_high": highs,
+            "values": [pick(groups, "value") for groups in per_row],
+            "ci_low": [pick(groups, "ci_low") for groups in per_row],
+            "ci_high": [pick(groups, "ci_high") for groups in per_row],
         }
     return out
 
