@@ -314,7 +314,7 @@ def make_corpus(folder, base_files, outside) -> tuple[dict[str, str], list[str]]
     os.symlink(base_path, os.path.join(folder, "escape.parquet"))
     rejected["escape.parquet"] = "leading outside the folder"
     os.symlink(str(outside), os.path.join(folder, "linked_dir"))
-    rejected["linked_dir"] = "a directory link"
+    rejected["linked_dir"] = "a symbolic link (a directory) leading outside the folder"
     # results summaries: v1 gets the re-evaluate message; a v2 one is ignored, never read
     v1 = {
         "schema_version": 1,
@@ -334,12 +334,12 @@ def make_corpus(folder, base_files, outside) -> tuple[dict[str, str], list[str]]
     shutil.copy(base_files["prior"], os.path.join(folder, "prior.parquet"))
     accepted.append("prior.parquet")
     shutil.copy(base_files["prior"], os.path.join(folder, "prior_copy.parquet"))
-    rejected["prior_copy.parquet"] = "the same file as"
+    rejected["prior_copy.parquet"] = "(file): the same file as "
     shutil.copy(base_path, os.path.join(folder, "length.parquet"))
     accepted.append("length.parquet")
     other_scores = s.copy()
     other_scores[present] += 1.0
-    table_case("same_model_again.parquet", _with_scores(table, other_scores), "duplicate of")
+    table_case("same_model_again.parquet", _with_scores(table, other_scores), "/model: duplicate of ")
     # accepted, but hostile: file names and free-form strings reach the outputs only neutralised
     shutil.copy(base_files["oracle"], os.path.join(folder, "oracle.parquet"))
     accepted.append("oracle.parquet")
@@ -391,6 +391,9 @@ def test_every_hostile_file_is_rejected_with_its_reason_and_the_rest_is_built(co
     assert set(got) == set(shown), set(got) ^ set(shown)
     wrong = {k: got[k] for k, reason in shown.items() if reason not in got[k]}
     assert not wrong, wrong
+    # duplicates name the file they repeat by its place in the folder (no server path on the page)
+    assert got["prior_copy.parquet"] == "(file): the same file as prior.parquet"
+    assert got["same_model_again.parquet"].startswith("/model: duplicate of length.parquet (")
     (main,) = [t for t in info["tables"] if t["ranked"]]
     (smoke,) = [t for t in info["tables"] if not t["ranked"]]
     assert main["models"] == len(accepted) - 1 and smoke["models"] == 1

@@ -95,7 +95,7 @@ def collect(folder: str) -> tuple[list[str], list[Checked], list[str]]:
         for d in sorted(dirnames):
             full = os.path.join(dirpath, d)
             if os.path.islink(full):
-                rejected.append(Checked(full, [Problem("(file)", _link_message(full, root) + " (a directory link)")]))
+                rejected.append(Checked(full, [Problem("(file)", _link_message(full, root, "a directory"))]))
             elif _is_parquet(d):
                 rejected.append(Checked(full, [Problem("(file)", "a directory, not a submission file")]))
             else:
@@ -107,7 +107,7 @@ def collect(folder: str) -> tuple[list[str], list[Checked], list[str]]:
             if not relevant:
                 continue
             if os.path.islink(full):
-                rejected.append(Checked(full, [Problem("(file)", _link_message(full, root))]))
+                rejected.append(Checked(full, [Problem("(file)", _link_message(full, root, "a file"))]))
             elif _is_parquet(f):
                 candidates.append(full)
             else:
@@ -121,11 +121,11 @@ def collect(folder: str) -> tuple[list[str], list[Checked], list[str]]:
     return candidates, rejected, ignored
 
 
-def _link_message(path: str, root: str) -> str:
+def _link_message(path: str, root: str, what: str) -> str:
     target = os.path.realpath(path)
     inside = os.path.commonpath([target, root]) == root
     where = "inside the folder" if inside else "leading outside the folder"
-    return f"a symbolic link {where}: not followed (a submission must be a regular file in the folder)"
+    return f"a symbolic link ({what}) {where}: not followed (a submission must be a regular file in the folder)"
 
 
 def build_tables(
@@ -385,7 +385,7 @@ def build(
     candidates, rejected, ignored = collect(folder)
     rels = {p: os.path.relpath(p, root) for p in candidates}
     rels.update({c.path: os.path.relpath(c.path, root) for c in rejected})
-    checked = check_many(candidates, tuple(fingerprints), data_path, truths or TruthCache(data_path))
+    checked = check_many(candidates, tuple(fingerprints), data_path, truths or TruthCache(data_path), rels)
     tables, failed = build_tables(checked, rels, resamples, seed)
     rejected += [c for c in checked if not c.ok and c not in failed] + failed
     rejected.sort(key=lambda c: rels.get(c.path, c.path))

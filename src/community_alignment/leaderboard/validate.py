@@ -298,12 +298,17 @@ def duplicate_key(c: Checked) -> tuple:
 
 
 def check_many(
-    paths: list[str], fingerprints: tuple[str, ...] = (), data_path: str | None = None, truths: TruthCache | None = None
+    paths: list[str],
+    fingerprints: tuple[str, ...] = (),
+    data_path: str | None = None,
+    truths: TruthCache | None = None,
+    shown: dict[str, str] | None = None,
 ) -> list[Checked]:
     """`check_submission` for each path (in order), then duplicates among the files that passed: the
     same file content twice, or the same protocol, model name, revision (or weights hash), method and
-    conditioning — the later file is rejected."""
+    conditioning — the later file is rejected. `shown`: how to name a path in messages."""
     truths = truths or TruthCache(data_path)
+    name = lambda p: safe_text((shown or {}).get(p, p))  # noqa: E731
     checked = [check_submission(p, fingerprints, data_path, truths) for p in paths]
     by_key: dict[tuple, str] = {}
     by_hash: dict[str, str] = {}
@@ -313,12 +318,12 @@ def check_many(
         sha = c.submission.sha256
         key = duplicate_key(c)
         if sha in by_hash:
-            c.problems.append(Problem("(file)", f"the same file as {safe_text(by_hash[sha])}"))
+            c.problems.append(Problem("(file)", f"the same file as {name(by_hash[sha])}"))
         elif key in by_key:
             c.problems.append(
                 Problem(
                     "/model",
-                    f"duplicate of {safe_text(by_key[key])} (same protocol, model name, revision or weights hash, "
+                    f"duplicate of {name(by_key[key])} (same protocol, model name, revision or weights hash, "
                     "method and conditioning)",
                 )
             )
