@@ -203,6 +203,10 @@ class Evaluation:
         min_set_annotators: int = distributional.MIN_SET_ANNOTATORS,
     ):
         keep = data.informative
+        #: rows of the input data that are evaluated (the informative ones); `block` takes scores for
+        #: either the input rows or these
+        self.kept = np.flatnonzero(keep)
+        self.n_input = len(data)
         self.dropped_uninformative = int((~keep).sum())
         self.data = data if keep.all() else data.select(np.flatnonzero(keep))
         d = self.data
@@ -333,9 +337,13 @@ class Evaluation:
         truth: np.ndarray | None = None,
         temperature_note: str | None = None,
     ) -> tuple[ScorerBlock, dict]:
-        """(ScorerBlock, replicate cache for `versus`) of one scorer. `truth` (n, 4): the accuracy
-        metrics become expected values under those choice probabilities (references)."""
+        """(ScorerBlock, replicate cache for `versus`) of one scorer, from scores on the input rows or on
+        the evaluated (`kept`) rows. `truth` (n, 4): the accuracy metrics become expected values under
+        those choice probabilities (references)."""
         d = self.data
+        if len(scores) == self.n_input != len(d):
+            scores = np.asarray(scores)[self.kept]
+            truth = None if truth is None else np.asarray(truth)[self.kept]
         v = self.values(scores, temperature, truth)
         ann = np.asarray(d.annotators)
         reps = self.replicates(v)
