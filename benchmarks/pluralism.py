@@ -9,10 +9,10 @@ the text, can tell US and India annotators apart; `--max_train_pairs 800`).
 """
 
 import argparse
-import json
 import os
 import sys
 
+from community_alignment.io_utils import atomic_write_json
 from community_alignment.pipeline.compare import compare
 from community_alignment.pipeline.config import parse_args
 from community_alignment.pipeline.run import run
@@ -43,8 +43,7 @@ def main(argv=None) -> None:
             dirs.setdefault(arm, []).append(bench.output_dir)
     out = os.path.join(runs_dir, "pluralism", "report.md")
     summary = compare(dirs, out, resamples=known.report_resamples)
-    with open(os.path.join(runs_dir, "pluralism", "pluralism.json"), "w", encoding="utf-8") as f:
-        json.dump(clean_json(summary), f, indent=2)
+    atomic_write_json(os.path.join(runs_dir, "pluralism", "pluralism.json"), clean_json(summary))
     for name, c in summary["contrasts"].items():
         w = c["worst"]
         print(
