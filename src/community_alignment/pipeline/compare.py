@@ -138,7 +138,14 @@ def compare(
     report = render(title, stats, contrasts, refs, truth, axis, n_seeds, resamples)
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     atomic_write_text(out_path, report)
-    return {"arms": stats, "contrasts": contrasts, "references": refs, "protocol": truth.protocol["id"]}
+    arms_out = {
+        arm: [
+            {**{k: v for k, v in s.items() if k != "stats"}, "points": {k: v[0] for k, v in s["stats"].items()}}
+            for s in seeds
+        ]
+        for arm, seeds in stats.items()
+    }
+    return {"arms": arms_out, "contrasts": contrasts, "references": refs, "protocol": truth.protocol["id"]}
 
 
 def conclusion(contrasts: dict) -> str:
