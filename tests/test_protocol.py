@@ -263,9 +263,9 @@ def test_pluralism_comparison_pairs_arms_and_seeds(length_run, env, tmp_path):
     CIs, the language-aware pooled oracle beside them, a conclusion whatever it is."""
     from community_alignment.pipeline.compare import compare
     from community_alignment.pipeline.config import BenchmarkArguments
-    from community_alignment.results.io import clean_json
     from community_alignment.pipeline.run import score_and_evaluate
     from community_alignment.protocol.truth import load_truth
+    from community_alignment.results.io import clean_json
     from community_alignment.scoring.baselines import LengthScorer, PositionPriorScorer
 
     truth = load_truth("main")
