@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import subprocess_env
+from conftest import cheap_model, subprocess_env
 
 from community_alignment.analysis import diversity, monoculture
 from community_alignment.analysis.nc_sampling import NC_INSTRUCTIONS, ParseError, parse_nc, sample_candidates
@@ -139,9 +139,7 @@ def _submission(root, name, scorer):
     from community_alignment.pipeline.config import BenchmarkArguments
     from community_alignment.pipeline.run import score_and_evaluate
 
-    model = dict(name=f"org/{name}", base_model=None, revision=None, base_revision=None, weights_sha256=None)
-    model.update(method="other", conditioning="none", ref_model=None, beta=None, dtype="none", max_length=None)
-    model.update(chat_template_hash=None)
+    model = cheap_model(f"org/{name}")
     b = BenchmarkArguments(name=name, runs_dir=str(root), bootstrap_resamples=0, max_val_comparisons=40)
     score_and_evaluate(b, scorer, model, None, 0)
     return str(root / name / "submission.parquet")

@@ -9,24 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import subprocess_env
+from conftest import cheap_model, subprocess_env
 
 from community_alignment.protocol import submission as S
 
-MODEL = {
-    "name": "org/length-model",
-    "base_model": None,
-    "revision": None,
-    "base_revision": None,
-    "weights_sha256": None,
-    "method": "other",
-    "conditioning": "none",
-    "ref_model": None,
-    "beta": None,
-    "dtype": "none",
-    "max_length": None,
-    "chat_template_hash": None,
-}
+MODEL = cheap_model("org/length-model")
 
 
 @pytest.fixture(scope="module")
