@@ -140,7 +140,7 @@ def _submission(root, name, scorer):
     from community_alignment.pipeline.run import score_and_evaluate
 
     model = cheap_model(f"org/{name}")
-    b = BenchmarkArguments(name=name, runs_dir=str(root), bootstrap_resamples=0, max_val_comparisons=40)
+    b = BenchmarkArguments(name=name, runs_dir=str(root), bootstrap_resamples=0)
     score_and_evaluate(b, scorer, model, None, 0)
     return str(root / name / "submission.parquet")
 

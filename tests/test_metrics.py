@@ -103,14 +103,17 @@ def test_one_product_replicates_equal_per_group_ratio_replicates():
     )
     ev = contract.Evaluation(data, resamples=100, axes=("g",))
     v = ev.values(rng.normal(size=(n, 4)))
-    reps = ev.replicates(v)
+    ratios = ev.ratios(v)
     for metric, (num, den) in ev._metric_inputs(v).items():
         direct = bootstrap.ratio_replicates(num, den, ev.reps)
-        assert np.allclose(reps[metric]["overall"], direct, rtol=1e-5)
+        assert np.allclose(ratios[metric]["overall"].raw[:, 0], direct, rtol=1e-5)
         for g in range(3):
             sel = codes == g
             direct = bootstrap.ratio_replicates(num[sel], den[sel], ev.reps.subset(sel))
-            assert np.allclose(reps[metric]["g"][:, g], direct, rtol=1e-5, equal_nan=True)
+            assert np.allclose(ratios[metric]["g"].raw[:, g], direct, rtol=1e-5, equal_nan=True)
+        # calibrated replicates: same shape around the estimate, the two-way clustered variance
+        r = ratios[metric]["g"]
+        assert np.allclose(np.nanvar(r.reps, axis=0), r.variance, rtol=1e-6)
 
 
 def test_holm_adjusts_and_orders():
@@ -227,9 +230,10 @@ def test_pick_distribution_splits_ties():
 def test_pairwise_auc_is_half_for_ties_and_one_for_a_perfect_margin():
     data, rng = _synthetic_data()
     ev = contract.Evaluation(data, resamples=50)
-    assert ev.values(np.zeros((len(data), 4))).auc.value == pytest.approx(0.5)
+    assert ev.values(np.zeros((len(data), 4))).auc == pytest.approx(0.5)
     perfect = np.eye(4)[data.chosen]
-    auc = ev.values(perfect).auc
+    block, _ = ev.block(perfect)
+    auc = block.overall.pairwise_auc
     assert auc.value == pytest.approx(1.0) and auc.ci_low == pytest.approx(1.0)
 
 
@@ -239,8 +243,110 @@ def test_monoculture_view_compares_models_distributions_with_the_votes():
     shares = np.bincount(data.chosen, minlength=4) / len(data)
     matching = np.tile(np.log(shares), (len(data), 1))  # reproduces the vote shares
     uniform = np.zeros((len(data), 4))
-    view = contract.monoculture_view(data, {"match": matching, "uniform": uniform, "copy": matching.copy()})
+    models = {"match": matching, "uniform": uniform, "copy": matching.copy()}
+    view = contract.monoculture_view(data, models, dict.fromkeys(models, 1.0))  # the scores' own probabilities
     d = view["distributions"]
     assert d["fit_to_votes"]["match"] == pytest.approx(1.0) and d["fit_to_votes"]["uniform"] < 1.0
     assert d["similarity"][0][2] == pytest.approx(1.0) and d["similarity"][0][1] == d["similarity"][1][0] < 1.0
     assert view["annotators"]["sets"] == 1 and view["models"]["matrix"][0][2] == pytest.approx(1.0)
+
+
+def test_cgm_variance_matches_the_one_way_formula_without_prompts_and_shrinks_row_noise():
+    rng = np.random.default_rng(4)
+    ann = np.repeat(np.arange(50), 8)
+    e = rng.normal(size=len(ann))
+    cl = bootstrap.Clusters.of(ann, None)
+    v1 = bootstrap.cgm_variance(e, np.zeros(len(ann), np.int64), 1, cl)[0]
+    sums = np.bincount(ann, weights=e)
+    assert v1 == pytest.approx((sums**2).sum() * 50 / 49)
+    # a prompt dimension made of singletons adds no clustering: V_a + V_p − V_cell = V_a
+    cl2 = bootstrap.Clusters.of(ann, np.arange(len(ann)))
+    v2 = bootstrap.cgm_variance(e, np.zeros(len(ann), np.int64), 1, cl2)[0]
+    assert v2 == pytest.approx(v1, rel=0.02)
+
+
+def test_p_values_agree_with_percentile_intervals():
+    rng = np.random.default_rng(5)
+    for shift in (-0.3, -0.05, 0.0, 0.02, 0.2):
+        reps = rng.gamma(2.0, 0.1, size=2000) - 0.2 + shift  # skewed
+        lo, hi = bootstrap.percentile_ci(reps)
+        p = bootstrap.pvalue_zero(float(np.median(reps)), reps)
+        assert (p < 0.05) == (lo > 0 or hi < 0) or abs(p - 0.05) < 0.005
+
+
+def test_a_submitted_temperature_cannot_game_the_metrics():
+    """The evaluator cross-fits its own temperature; absurd scores cannot produce NaN probabilities or a
+    perfect distributional fit (the review's 1e308 / T = 1e-310 exploit)."""
+    data, rng = _synthetic_data()
+    data.set_keys = np.array([f"s{a % 3}" for a in data.annotators], dtype=object)
+    ev = contract.Evaluation(data, resamples=50)
+    s = rng.normal(size=(len(data), 4))
+    for scores, t in ((s, 1e-310), (np.sign(s) * 1e308, 0.5), (np.sign(s) * 1e308, None)):
+        block, _ = ev.block(scores, temperature=t)
+        assert np.isfinite(block.overall.nll.value) and block.overall.nll.value <= accuracy.NLL_CAP
+        assert np.isfinite(block.overall.ece)
+        assert block.distributional.fit.value < 0.99
+    block, _ = ev.block(s)  # cross-fitted: the NLL of noise is about log 4, never far below
+    assert block.overall.nll.value > np.log(4) - 0.05 and "cross-fitted" in block.temperature_note
+
+
+def test_worst_and_gap_intervals_are_simultaneous_and_cover_equal_groups():
+    """Five equal groups: the percentile interval of a minimum misses the truth; the simultaneous one
+    covers it, and the gap's lower bound reaches 0 (the review's finding 3)."""
+    hits_worst = hits_gap = 0
+    sims = 40
+    for k in range(sims):
+        rng = np.random.default_rng(100 + k)
+        n_ann, per = 100, 12
+        ann = np.repeat(np.arange(n_ann), per)
+        country = np.array(list("abcde"), dtype=object)[ann % 5]
+        correct = rng.random(len(ann)) < 0.5
+        chosen = np.zeros(len(ann), int)
+        scores = np.where(correct[:, None], np.eye(4)[0], np.eye(4)[1])  # top-1 credit = `correct`
+        data = contract.EvalData(
+            chosen,
+            np.ones((len(ann), 4), bool),
+            ann,
+            prompts=rng.integers(60, size=len(ann)),
+            groups={"country": country},
+        )
+        block, _ = contract.Evaluation(data, resamples=200, seed=k, permutations=0).block(
+            scores + 1e-9 * rng.random(scores.shape)
+        )
+        s = block.axes["country"].top1_accuracy
+        hits_worst += s.worst.ci_low <= 0.5 <= s.worst.ci_high
+        hits_gap += s.gap.ci_low <= 0.0
+    assert hits_worst / sims >= 0.9 and hits_gap / sims >= 0.9
+
+
+def test_the_gap_test_separates_a_real_gap_from_chance():
+    rng = np.random.default_rng(7)
+    n_ann, per = 80, 10
+    ann = np.repeat(np.arange(n_ann), per)
+    country = np.array(list("abcd"), dtype=object)[ann % 4]
+    data = contract.EvalData(
+        np.zeros(len(ann), int),
+        np.ones((len(ann), 4), bool),
+        ann,
+        prompts=rng.integers(40, size=len(ann)),
+        groups={"country": country},
+    )
+    ev = contract.Evaluation(data, resamples=100, permutations=200)
+    for p_correct, expect_small in (
+        ({"a": 0.5, "b": 0.5, "c": 0.5, "d": 0.5}, False),
+        ({"a": 0.8, "b": 0.5, "c": 0.5, "d": 0.2}, True),
+    ):
+        correct = rng.random(len(ann)) < np.array([p_correct[c] for c in country])
+        scores = np.where(correct[:, None], np.eye(4)[0], np.eye(4)[1])
+        s = ev.block(scores)[0].axes["country"].top1_accuracy
+        assert (s.gap_p < 0.01) == expect_small, s.gap_p
+
+
+def test_a_group_with_one_annotator_gets_no_interval():
+    data, rng = _synthetic_data()
+    labels = data.groups["country"].copy()
+    labels[data.annotators == 0] = "solo"
+    data.groups["country"] = labels
+    block, _ = contract.Evaluation(data, resamples=100).block(rng.normal(size=(len(data), 4)))
+    solo = block.axes["country"].groups["solo"].top1_accuracy
+    assert np.isfinite(solo.value) and np.isnan(solo.ci_low) and np.isnan(solo.ci_high)

@@ -77,7 +77,7 @@ def all_comparisons(
 
 def model_view(submissions: list[str], data_path: str | None = None) -> dict:
     """The contract's monoculture view of several submissions of one protocol (the same test split)."""
-    from ..protocol.evaluate import check_against_truth, truth_for
+    from ..protocol.evaluate import check_against_truth, scorer_temperature, truth_for
     from ..protocol.submission import read_submission
 
     subs = [read_submission(p) for p in submissions]
@@ -95,7 +95,7 @@ def model_view(submissions: list[str], data_path: str | None = None) -> dict:
         if label in scores:
             label = f"{label} [{os.path.basename(os.path.dirname(os.path.abspath(s.path))) or s.path}]"
         scores[label] = full
-        temps[label] = float(m["temperature"])
+        temps[label] = scorer_temperature(s.metadata)
     covered = np.isfinite(np.stack(list(scores.values()))).any(-1).all(0)
     data = truth.test.data.select(np.flatnonzero(covered))
     return contract.monoculture_view(data, {k: v[covered] for k, v in scores.items()}, temps)
@@ -176,7 +176,7 @@ def report(human: dict, models: dict | None, synthetic: bool) -> str:
         dist = models["distributions"]
         lines += [
             "",
-            f"Choice distributions (softmax of each model's scores at its temperature, averaged over a set's raters): "
+            f"Choice distributions (softmax of each model's scores at the evaluator's temperature, averaged over a set's raters): "
             f"models are {f(dist['mean_pairwise_similarity'])} alike (mean pairwise 1 − JSD); their fit to the vote "
             "shares: " + ", ".join(f"{md_escape(k)} {f(v)}" for k, v in dist["fit_to_votes"].items()) + ".",
             "",

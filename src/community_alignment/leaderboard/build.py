@@ -55,6 +55,7 @@ COLUMNS = [
     "gap",
     "gap_ci_low",
     "gap_ci_high",
+    "gap_p",
     "top1",
     "pairwise",
     "auc",

@@ -30,6 +30,7 @@ import numpy as np
 from ..metrics import contract
 from ..metrics.bootstrap import holm
 from ..metrics.contract import HEADLINE, Evaluation, headline_of
+from ..protocol.evaluate import scorer_temperature
 from ..protocol.references import reference_inputs
 from ..protocol.submission import Problem
 from ..protocol.truth import Truth
@@ -92,6 +93,7 @@ def block_row(block: ScorerBlock) -> dict:
         "gap": _f(s.gap.value) if s is not None else None,
         "gap_ci_low": _f(s.gap.ci_low) if s is not None else None,
         "gap_ci_high": _f(s.gap.ci_high) if s is not None else None,
+        "gap_p": _f(s.gap_p) if s is not None else None,
         "top1": _f(o.top1_accuracy.value),
         "top1_ci_low": _f(o.top1_accuracy.ci_low),
         "top1_ci_high": _f(o.top1_accuracy.ci_high),
@@ -192,7 +194,7 @@ def _sort_key(item) -> tuple:
     return (0, -h, label) if math.isfinite(h) else (1, 0.0, label)
 
 
-def _evaluate(ev: Evaluation, scores: np.ndarray, kind: str, temperature: float, truth=None):
+def _evaluate(ev: Evaluation, scores: np.ndarray, kind: str, temperature: float | None, truth=None):
     with np.errstate(all="ignore"):  # huge finite scores overflow to an infinite NLL: shown as "–"
         return ev.block(scores, kind, temperature, truth)
 
@@ -216,8 +218,7 @@ def ranked_table(
     done, failed = [], []
     for c in entries:
         try:
-            temperature = float(c.submission.metadata["model"]["temperature"])
-            block, cache = _evaluate(ev, full_scores(c, n)[keep], "model", temperature)
+            block, cache = _evaluate(ev, full_scores(c, n)[keep], "model", scorer_temperature(c.submission.metadata))
         except Exception as e:
             c.problems.append(Problem("scores", f"the contract could not evaluate them: {safe_text(e, 200)}"))
             failed.append(c)
@@ -254,7 +255,11 @@ def ranked_table(
     mono = None
     if kept:
         with np.errstate(all="ignore"):
-            view = contract.monoculture_view(data, {lab: full_scores(c, n) for lab, c in zip(labels, kept)})
+            view = contract.monoculture_view(
+                data,
+                {lab: full_scores(c, n) for lab, c in zip(labels, kept)},
+                {lab: scorer_temperature(c.submission.metadata) for lab, c in zip(labels, kept)},
+            )
         mono = {**view, "labels": labels}
     info = table_info(truth, ev, len(kept))
     info["fingerprint_checked_against"] = kept[0].fingerprint_source if kept else None
@@ -280,8 +285,7 @@ def smoke_table(
             sub = truth.test.data.select(c.rows)
             ev = Evaluation(sub, resamples, seed)
             keep = np.flatnonzero(sub.informative)
-            temperature = float(c.submission.metadata["model"]["temperature"])
-            block, _ = _evaluate(ev, c.scores[keep], "model", temperature)
+            block, _ = _evaluate(ev, c.scores[keep], "model", scorer_temperature(c.submission.metadata))
         except Exception as e:
             c.problems.append(Problem("scores", f"the contract could not evaluate them: {safe_text(e, 200)}"))
             failed.append(c)
@@ -313,7 +317,6 @@ def smoke_table(
 
 def table_info(truth: Truth, ev: Evaluation, models: int) -> dict:
     d = ev.data
-    noise = ev.noise_floor.get(HEADLINE["axis"], {})
     return {
         "track": truth.protocol["track"],
         "dataset": truth.protocol["dataset"],
@@ -328,6 +331,5 @@ def table_info(truth: Truth, ev: Evaluation, models: int) -> dict:
         "resamples": ev.resamples,
         "seed": ev.seed,
         "min_group_annotators": ev.min_group_annotators,
-        "noise_floor_gap": {k: _f(v) if isinstance(v, float) else v for k, v in noise.items()},
         "headline": HEADLINE["name"],
     }

@@ -80,33 +80,49 @@ def top1_credit(scores: np.ndarray, chosen: np.ndarray, valid: np.ndarray) -> np
     return top_sets(scores, valid)[np.arange(len(chosen)), chosen]
 
 
-def choice_probabilities(scores: np.ndarray, valid: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """softmax(scores / T) over the valid candidates (0 elsewhere)."""
-    s = np.where(valid, np.asarray(scores, dtype=np.float64) / temperature, -np.inf)
+#: The largest per-comparison NLL (nats) reported: −log(1e-300). A probability that underflows to 0
+#: (absurd scores or temperatures) costs this much instead of an infinity that nothing can average.
+NLL_CAP = 690.8
+
+
+def _log_softmax(scores: np.ndarray, valid: np.ndarray, temperature) -> np.ndarray:
+    """log softmax(scores / T) over the valid candidates (−inf elsewhere), overflow-safe: the scores are
+    shifted by their maximum before dividing, so no finite input or positive T gives NaN."""
+    s = np.where(valid, np.asarray(scores, dtype=np.float64), -np.inf)
     top = s.max(1, keepdims=True)
-    e = np.where(valid, np.exp(s - np.where(np.isfinite(top), top, 0.0)), 0.0)
-    return e / np.maximum(e.sum(1, keepdims=True), 1e-300)
+    top = np.where(np.isfinite(top), top, 0.0)
+    t = np.asarray(temperature, dtype=np.float64)
+    t = t[:, None] if t.ndim == 1 else t
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = np.where(valid, (s - top) / t, -np.inf)  # ≤ 0 on valid candidates, 0 at the maximum
+    z = np.where(valid & np.isnan(z), -np.inf, z)
+    logz = np.log(np.where(valid, np.exp(z), 0.0).sum(1, keepdims=True))
+    return z - logz
 
 
-def nll(scores: np.ndarray, chosen: np.ndarray, valid: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Negative log-likelihood (nats) of the choice under softmax(scores / T) over the valid candidates."""
+def choice_probabilities(scores: np.ndarray, valid: np.ndarray, temperature=1.0) -> np.ndarray:
+    """softmax(scores / T) over the valid candidates (0 elsewhere); T a number or one per row."""
+    return np.exp(_log_softmax(scores, valid, temperature))
+
+
+def nll(scores: np.ndarray, chosen: np.ndarray, valid: np.ndarray, temperature=1.0) -> np.ndarray:
+    """Negative log-likelihood (nats) of the choice under softmax(scores / T) over the valid candidates,
+    capped at NLL_CAP; T a number or one per row."""
     scores, chosen, valid = check(scores, chosen, valid)
-    s = np.where(valid, scores / temperature, -np.inf)
-    top = s.max(1, keepdims=True)
-    logz = top[:, 0] + np.log(np.where(valid, np.exp(s - top), 0.0).sum(1))
-    return logz - s[np.arange(len(chosen)), chosen]
+    out = -_log_softmax(scores, valid, temperature)[np.arange(len(chosen)), chosen]
+    return np.minimum(out, NLL_CAP)
 
 
 def score_scale(scores: np.ndarray, valid: np.ndarray) -> float:
     """Typical spread of the scores within a comparison (median absolute deviation from the
-    comparison's mean, over valid candidates): the natural unit of a temperature."""
+    comparison's median, over valid candidates): the natural unit of a temperature."""
     s = np.where(valid, scores, np.nan)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        dev = np.abs(s - np.nanmean(s, axis=1, keepdims=True))
+        dev = np.abs(s - np.nanquantile(s, 0.5, axis=1, keepdims=True, method="lower"))
     dev = dev[valid & np.isfinite(dev)]
     dev = dev[dev > 0]
-    return float(np.median(dev)) if len(dev) else 0.0
+    return float(np.quantile(dev, 0.5, method="lower")) if len(dev) else 0.0  # no averaging: no overflow
 
 
 #: The temperature search spans this factor on either side of the score scale.
@@ -123,7 +139,7 @@ def fit_temperature(scores: np.ndarray, chosen: np.ndarray, valid: np.ndarray) -
     scale = score_scale(scores, valid)
     if len(chosen) == 0 or scale == 0.0:
         return 1.0, "constant scores: the temperature is irrelevant (uniform choice probabilities)"
-    lo, hi = np.log(scale / TEMPERATURE_RANGE), np.log(scale * TEMPERATURE_RANGE)
+    lo, hi = np.log(scale) - np.log(TEMPERATURE_RANGE), np.log(scale) + np.log(TEMPERATURE_RANGE)
     res = minimize_scalar(
         lambda lt: float(nll(scores, chosen, valid, float(np.exp(lt))).mean()),
         bounds=(lo, hi),
@@ -140,7 +156,7 @@ def fit_temperature(scores: np.ndarray, chosen: np.ndarray, valid: np.ndarray) -
 
 
 def expected_calibration_error(
-    scores: np.ndarray, chosen: np.ndarray, valid: np.ndarray, temperature: float = 1.0, bins: int = 10
+    scores: np.ndarray, chosen: np.ndarray, valid: np.ndarray, temperature=1.0, bins: int = 10
 ) -> float:
     """ECE of the top-1 prediction: Σ_b |acc_b − conf_b| · n_b / n over equal-width confidence bins
     (accuracy of a tied top counts 1/k, as top-1 does)."""
@@ -165,4 +181,5 @@ def pair_margins(scores: np.ndarray, chosen: np.ndarray, valid: np.ndarray) -> t
     rejected = valid.copy()
     rejected[rows, chosen] = False
     r, j = np.nonzero(rejected)
-    return scores[r, chosen[r]] - scores[r, j], r
+    with np.errstate(over="ignore"):  # ±1e308 scores: an infinite margin still orders correctly
+        return scores[r, chosen[r]] - scores[r, j], r

@@ -100,16 +100,83 @@ def percentile_ci(replicates: np.ndarray | None, level: float = LEVEL) -> tuple[
 
 
 def pvalue_zero(estimate: float, replicates: np.ndarray | None) -> float:
-    """Two-sided bootstrap p-value for "the true value is 0": the share of replicates at least as far
-    from the estimate as 0 is (the replicate distribution re-centred at the null), with the +1
-    correction so that p > 0."""
+    """Two-sided bootstrap p-value for "the true value is 0", read from the same replicate distribution
+    as the percentile CI: 2 · min(P(r ≤ 0), P(r ≥ 0)) with the +1 correction (so p > 0), hence a 95%
+    CI excludes 0 exactly when p < 0.05 (up to the correction)."""
     if replicates is None or not np.isfinite(estimate):
         return float("nan")
     r = np.asarray(replicates, dtype=np.float64)
     r = r[np.isfinite(r)]
     if not len(r):
         return float("nan")
-    return float((1 + (np.abs(r - estimate) >= abs(estimate)).sum()) / (len(r) + 1))
+    below = (1 + (r <= 0).sum()) / (len(r) + 1)
+    above = (1 + (r >= 0).sum()) / (len(r) + 1)
+    return float(min(1.0, 2 * min(below, above)))
+
+
+@dataclass
+class Clusters:
+    """Annotator, prompt-group and (annotator, prompt) cell codes of n comparisons (prompts optional)."""
+
+    annotator: np.ndarray
+    n_annotators: int
+    prompt: np.ndarray | None = None
+    n_prompts: int = 0
+    cell: np.ndarray | None = None
+    n_cells: int = 0
+
+    @classmethod
+    def of(cls, annotators: np.ndarray, prompts: np.ndarray | None) -> Clusters:
+        a, na = _codes(annotators)
+        if prompts is None:
+            return cls(a, na)
+        p, npr = _codes(prompts)
+        c, nc = _codes(a * max(npr, 1) + p)
+        return cls(a, na, p, npr, c, nc)
+
+
+def _clustered_sum_of_squares(e: np.ndarray, groups: np.ndarray, n_groups: int, codes: np.ndarray, n: int):
+    """Per group: Σ_k (Σ_{i in group, cluster k} e_i)² × K/(K − 1), K = the group's clusters."""
+    key = groups * n + codes
+    sums = np.bincount(key, weights=e, minlength=n_groups * n).reshape(n_groups, n)
+    present = np.bincount(key, minlength=n_groups * n).reshape(n_groups, n) > 0
+    k = present.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (sums**2).sum(1) * np.where(k > 1, k / (k - 1), np.nan), k
+
+
+def cgm_variance(residuals: np.ndarray, groups: np.ndarray, n_groups: int, clusters: Clusters) -> np.ndarray:
+    """(G,) variance of a (linearised) statistic per group, two-way clustered on annotators and prompt
+    groups (Cameron, Gelbach & Miller 2011): V_annotator + V_prompt − V_cell, each a clustered sum of
+    squares of the residuals with the K/(K−1) correction; if the difference is not positive, the larger
+    one-way variance. NaN for a group with fewer than two annotators (or prompt groups)."""
+    e = np.asarray(residuals, dtype=np.float64)
+    va, ka = _clustered_sum_of_squares(e, groups, n_groups, clusters.annotator, clusters.n_annotators)
+    if clusters.prompt is None:
+        return va
+    vp, kp = _clustered_sum_of_squares(e, groups, n_groups, clusters.prompt, clusters.n_prompts)
+    vc, _ = _clustered_sum_of_squares(e, groups, n_groups, clusters.cell, clusters.n_cells)
+    v = va + vp - np.nan_to_num(vc)
+    v = np.where(v > 0, v, np.fmax(va, vp))
+    return np.where((ka > 1) & (kp > 1), v, np.nan)
+
+
+def calibrate(point: np.ndarray, replicates: np.ndarray | None, variance: np.ndarray) -> np.ndarray | None:
+    """Replicates rescaled around the estimate so that their variance equals `variance` (per column):
+    the pigeonhole bootstrap's shape (skewness, the joint distribution across groups and scorers) with
+    the two-way clustered variance (the pigeonhole weights count row-level noise up to ≈ 3×, which makes
+    CIs too wide when annotators and prompts have few rows each, as in CA). A column without a usable
+    variance becomes NaN (no CI)."""
+    if replicates is None:
+        return None
+    r = np.asarray(replicates, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot_var = np.nanvar(r, axis=0)
+        factor = np.sqrt(np.asarray(variance, dtype=np.float64) / boot_var)
+    factor = np.where(np.isfinite(factor), factor, np.nan)
+    zero = np.isfinite(boot_var) & (boot_var == 0) & (np.asarray(variance) == 0)
+    factor = np.where(zero, 1.0, factor)
+    return point + factor * (r - point)
 
 
 def holm(pvalues: dict[str, float], alpha: float = 0.05) -> dict[str, dict]:

@@ -9,9 +9,9 @@ softmax(score / T) over the present candidates (a conditioned model may differ b
 Even the true distribution does not reach 1 − JSD = 1 on a finite set: ten votes are a noisy estimate
 of the shares. The synthetic sample's `oracle_true` reference shows that ceiling.
 
-The CI is the two-way bootstrap of the whole statistic: per replicate, the rows of each set are
-re-weighted (annotator × prompt factors: both the vote shares and the model's mean move), and sets enter
-the mean with their prompt group's multiplicity.
+The CI resamples sets (with their prompt group's multiplicity in the two-way replicates), each set
+keeping its votes: the unit of this statistic is the set (tests/test_bootstrap_coverage.py checks its
+coverage).
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
             t = np.where(a > 0, a * np.log2(a / np.where(b > 0, b, 1.0)), 0.0)
         return t.sum(-1)
 
-    return np.sqrt(np.clip(0.5 * kl(p, m) + 0.5 * kl(q, m), 0.0, 1.0))
+    d = np.sqrt(np.clip(0.5 * kl(p, m) + 0.5 * kl(q, m), 0.0, 1.0))
+    bad = np.isnan(p).any(-1) | np.isnan(q).any(-1)  # an undefined distribution is no match
+    return np.where(bad, np.nan, d)
 
 
 def qualifying_sets(
@@ -63,31 +65,19 @@ def qualifying_sets(
     return codes, int(big.sum())
 
 
-def _fits(probs: np.ndarray, chosen: np.ndarray, codes: np.ndarray, n_sets: int, weights: np.ndarray | None):
-    """1 − JSD per set, for the original data (weights None → (S,)) or per replicate ((B, S)).
-    Each row belongs to one set: the per-set sums are sparse products (O(B · rows), not O(B · rows · S))."""
-    from scipy import sparse
-
+def set_fits(probs: np.ndarray, chosen: np.ndarray, codes: np.ndarray, n_sets: int) -> np.ndarray:
+    """(S,) 1 − JSD per qualifying set between its vote shares and the mean of its rows' choice
+    distributions (every row belongs to one set: sums by bincount)."""
     rows = np.flatnonzero(codes >= 0)
     c = codes[rows]
-    m = len(rows)
-    votes = sparse.csr_matrix((np.ones(m), (np.arange(m), c * 4 + np.asarray(chosen)[rows])), shape=(m, 4 * n_sets))
-    cols = (c[:, None] * 4 + np.arange(4)).ravel()
-    model = sparse.csr_matrix(
-        (np.asarray(probs, np.float64)[rows].ravel(), (np.repeat(np.arange(m), 4), cols)), shape=(m, 4 * n_sets)
-    )
-    if weights is None:
-        v, mo = np.asarray(votes.sum(0)), np.asarray(model.sum(0))
-    else:
-        w = np.asarray(weights[:, rows], dtype=np.float64)
-        v, mo = (votes.T @ w.T).T, (model.T @ w.T).T
-    v = np.asarray(v).reshape(len(v), n_sets, 4)
-    mo = np.asarray(mo).reshape(len(mo), n_sets, 4)
+    votes = np.zeros((n_sets, 4))
+    np.add.at(votes, (c, np.asarray(chosen)[rows]), 1.0)
+    model = np.zeros((n_sets, 4))
+    np.add.at(model, c, np.asarray(probs, dtype=np.float64)[rows])
     with np.errstate(invalid="ignore", divide="ignore"):
-        obs = v / v.sum(-1, keepdims=True)
-        pred = mo / mo.sum(-1, keepdims=True)
-    fit = 1.0 - js_distance(obs, pred)
-    return fit[0] if weights is None else fit
+        obs = votes / votes.sum(1, keepdims=True)
+        pred = model / model.sum(1, keepdims=True)
+    return 1.0 - js_distance(obs, pred)
 
 
 def set_prompt_codes(codes: np.ndarray, prompt_codes: np.ndarray, n_sets: int) -> np.ndarray:
@@ -98,23 +88,34 @@ def set_prompt_codes(codes: np.ndarray, prompt_codes: np.ndarray, n_sets: int) -
     return out
 
 
+def set_weights(codes: np.ndarray, n_sets: int, reps: Replicates | None) -> np.ndarray | None:
+    """(B, S) replicate multiplicity of each qualifying set: its prompt group's count in the two-way
+    replicates (sets are nested in prompt groups), or — without prompt groups — a seeded multinomial
+    over the sets themselves."""
+    if reps is None or reps.weights is None or n_sets == 0:
+        return None
+    if reps.prompt_weights is not None:
+        return reps.prompt_weights[:, set_prompt_codes(codes, reps.prompt_codes, n_sets)].astype(np.float64)
+    rng = np.random.default_rng([reps.seed, 17])
+    return rng.multinomial(n_sets, np.full(n_sets, 1.0 / n_sets), size=reps.resamples).astype(np.float64)
+
+
 def fit_replicates(
     probs: np.ndarray, chosen: np.ndarray, codes: np.ndarray, n_sets: int, reps: Replicates | None = None
 ) -> tuple[float, np.ndarray | None]:
-    """(mean 1 − JSD over the qualifying sets, its (B,) two-way bootstrap replicates or None)."""
+    """(mean 1 − JSD over the qualifying sets, its (B,) replicates or None). The unit is the set: a
+    replicate re-weights whole sets (by their prompt group's multiplicity) and keeps each set's votes,
+    so the CI covers which sets were drawn — re-weighting raters inside a set would shrink its
+    effective votes and bias the plug-in JSD downwards."""
     if n_sets == 0:
         return float("nan"), None
-    value = float(_fits(probs, chosen, codes, n_sets, None).mean())
-    if reps is None or reps.weights is None:
+    fits = set_fits(probs, chosen, codes, n_sets)
+    value = float(fits.mean())
+    mult = set_weights(codes, n_sets, reps)
+    if mult is None:
         return value, None
-    fits = _fits(probs, chosen, codes, n_sets, reps.weights)  # (B, S)
-    if reps.prompt_weights is not None:
-        mult = reps.prompt_weights[:, set_prompt_codes(codes, reps.prompt_codes, n_sets)]
-    else:
-        mult = np.ones_like(fits)
-    mult = np.where(np.isfinite(fits), mult, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        boot = np.nansum(np.where(mult > 0, fits, 0.0) * mult, 1) / mult.sum(1)
+        boot = (mult @ fits) / mult.sum(1)
     return value, boot
 
 
@@ -125,7 +126,7 @@ def fit_summary(
     n_sets: int,
     reps: Replicates | None = None,
 ) -> dict:
-    """Mean 1 − JSD over the qualifying sets, with the two-way bootstrap CI."""
+    """Mean 1 − JSD over the qualifying sets, with its bootstrap CI."""
     value, boot = fit_replicates(probs, chosen, codes, n_sets, reps)
     lo, hi = percentile_ci(boot)
     return {"sets": n_sets, "comparisons": int((codes >= 0).sum()), "value": value, "ci_low": lo, "ci_high": hi}

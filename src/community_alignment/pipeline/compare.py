@@ -21,12 +21,13 @@ import os
 import numpy as np
 
 from ..io_utils import atomic_write_text
-from ..metrics.bootstrap import holm, percentile_ci, pvalue_zero
+from ..metrics.bootstrap import holm
 from ..metrics.contract import Evaluation
-from ..protocol.evaluate import check_against_truth, truth_for
+from ..protocol.evaluate import check_against_truth, scorer_temperature, truth_for
 from ..protocol.references import reference_inputs
 from ..protocol.submission import SUBMISSION_FILE, read_submission
 from ..results.report import md_escape, num, pct
+from ..results.types import Difference
 
 SUMMARY_STATS = ("worst", "macro")
 
@@ -36,52 +37,48 @@ def submission_path(path: str) -> str:
     return os.path.join(path, SUBMISSION_FILE) if os.path.isdir(path) else path
 
 
-def _seed_stats(ev: Evaluation, truth, rows: np.ndarray, path: str, axis: str, metric: str) -> dict:
+def _seed_block(ev: Evaluation, truth, rows: np.ndarray, path: str, axis: str, metric: str) -> dict:
     sub = read_submission(submission_path(path))
     got, scores = check_against_truth(sub, truth)
     if not np.array_equal(got, rows):
         raise ValueError(f"{path}: a paired comparison needs every submission on the same test comparisons")
-    keep = np.flatnonzero(truth.test.data.informative[rows])
-    block, cache = ev.block(scores[keep], "model", float(sub.metadata["model"]["temperature"]))
-    summ = cache["summaries"][(axis, metric)]
-    names, _, eligible = ev.axes[axis]
-    point, reps = cache["groups"][axis][metric]
-    stats = {s: (summ[f"{s}_point"], summ[s]) for s in SUMMARY_STATS}
-    for k, g in enumerate(names):
-        if eligible[k]:
-            stats[f"top-1 / {g}"] = (float(point[k]), None if reps is None else reps[:, k])
-    dist = cache["distributional"]
-    stats["fit"] = dist["overall"]
-    if axis == "country":
-        for g, v in dist.items():
-            if g != "overall" and np.isfinite(v[0]):
-                stats[f"fit / {g}"] = v
+    block, cache = ev.block(scores, "model", scorer_temperature(sub.metadata))
+    s = getattr(block.axes[axis], metric)
     return {
         "path": path,
         "name": sub.metadata["model"]["name"],
         "conditioning": sub.metadata["model"]["conditioning"],
         "seed": (sub.metadata.get("training") or {}).get("seed"),
         "groups": {g: getattr(b, metric).value for g, b in block.axes[axis].groups.items() if b.eligible},
-        "worst_group": getattr(block.axes[axis], metric).worst_group,
-        "gap": getattr(block.axes[axis], metric).gap.value,
+        "macro": s.macro.value,
+        "worst": s.worst.value,
+        "worst_group": s.worst_group,
+        "gap": s.gap.value,
+        "gap_p": s.gap_p,
         "fit": block.distributional.fit.value,
-        "stats": stats,
+        "_cache": cache,
     }
 
 
-def _contrast(a: list[dict], b: list[dict], key: str, seed_draws: np.ndarray) -> dict | None:
-    if not all(key in s["stats"] for s in a + b):
-        return None
-    diffs = [x["stats"][key][0] - y["stats"][key][0] for x, y in zip(a, b)]
-    est = float(np.mean(diffs))
-    ra = [x["stats"][key][1] for x in a]
-    rb = [y["stats"][key][1] for y in b]
-    reps = None
-    if all(r is not None for r in ra + rb):
-        d = np.stack([x - y for x, y in zip(ra, rb)], 1)  # (B, seeds)
-        reps = d[np.arange(len(d))[:, None], seed_draws[: len(d)]].mean(1)
-    lo, hi = percentile_ci(reps)
-    return {"difference": est, "ci_low": lo, "ci_high": hi, "p": pvalue_zero(est, reps), "per_seed": diffs}
+def combine_seeds(per_seed: list[Difference]) -> dict:
+    """One contrast from its per-seed paired differences (seed s of both arms shares the training data).
+    The test-sample uncertainty is the same sample for every seed (its half-width is averaged, not
+    shrunk); the training randomness adds a t-based term, mean ± t(S−1) · sd/√S, combined in quadrature.
+    With one seed, the seed's own CI and p (training noise not covered — the report says so)."""
+    from scipy import stats
+
+    ests = np.array([d.difference.value for d in per_seed])
+    est = float(ests.mean())
+    out = {"difference": est, "per_seed": ests.tolist(), "seeds": len(per_seed)}
+    if len(per_seed) == 1:
+        d = per_seed[0]
+        return {**out, "ci_low": d.difference.ci_low, "ci_high": d.difference.ci_high, "p": d.p}
+    half_test = float(np.nanmean([(d.difference.ci_high - d.difference.ci_low) / 2 for d in per_seed]))
+    se = np.sqrt((half_test / 1.959964) ** 2 + ests.var(ddof=1) / len(ests))
+    df = len(ests) - 1
+    half = float(stats.t.ppf(0.975, df) * se)
+    p = float(2 * stats.t.sf(abs(est) / se, df)) if se > 0 else float("nan")
+    return {**out, "ci_low": est - half, "ci_high": est + half, "p": p}
 
 
 def compare(
@@ -104,20 +101,18 @@ def compare(
     rows, _ = check_against_truth(first, truth)  # the whole split, or the same smoke subset for all
     data = truth.test.data.select(rows)
     ev = Evaluation(data, resamples, seed)
-    stats = {arm: [_seed_stats(ev, truth, rows, p, axis, metric) for p in paths] for arm, paths in arms.items()}
+    stats = {arm: [_seed_block(ev, truth, rows, p, axis, metric) for p in paths] for arm, paths in arms.items()}
     n_seeds = min(len(v) for v in arms.values())
-    rng = np.random.default_rng([seed, 11])
-    seed_draws = rng.integers(n_seeds, size=(resamples, n_seeds)) if n_seeds > 1 else np.zeros((resamples, 1), int)
     pairs = [(a, baseline) for a in arms if a != baseline]
     if "country" in arms and "placebo" in arms:
         pairs.append(("country", "placebo"))
     contrasts = {}
     for a, b in pairs:
-        sa, sb = stats[a][:n_seeds], stats[b][:n_seeds]
-        keys = sorted(set(sa[0]["stats"]) & set(sb[0]["stats"]), key=lambda k: (k.count("/"), k))
-        out = {k: c for k in keys if (c := _contrast(sa, sb, k, seed_draws)) is not None}
-        for family in ("top-1", "fit"):  # Holm across the groups of each family
-            members = {k: v["p"] for k, v in out.items() if k.startswith(f"{family} / ")}
+        per_seed = [ev.versus(stats[a][k]["_cache"], stats[b][k]["_cache"], axis, metric) for k in range(n_seeds)]
+        keys = [k for k in per_seed[0] if all(k in d for d in per_seed)]
+        out = {k: combine_seeds([d[k] for d in per_seed]) for k in keys}
+        for family in (f"{axis} / ", "fit / "):  # Holm across the groups of each family
+            members = {k: v["p"] for k, v in out.items() if k.startswith(family)}
             for k, h in holm(members).items():
                 out[k]["p_holm"], out[k]["significant"] = h["p_holm"], h["significant"]
         contrasts[f"{a} − {b}"] = out
@@ -135,17 +130,13 @@ def compare(
                 "gap": s.gap.value,
                 "fit": block.distributional.fit.value,
             }
+    for seeds in stats.values():
+        for x in seeds:
+            x.pop("_cache")
     report = render(title, stats, contrasts, refs, truth, axis, n_seeds, resamples)
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     atomic_write_text(out_path, report)
-    arms_out = {
-        arm: [
-            {**{k: v for k, v in s.items() if k != "stats"}, "points": {k: v[0] for k, v in s["stats"].items()}}
-            for s in seeds
-        ]
-        for arm, seeds in stats.items()
-    }
-    return {"arms": arms_out, "contrasts": contrasts, "references": refs, "protocol": truth.protocol["id"]}
+    return {"arms": stats, "contrasts": contrasts, "references": refs, "protocol": truth.protocol["id"]}
 
 
 def conclusion(contrasts: dict) -> str:
@@ -191,7 +182,7 @@ def render(title: str, stats: dict, contrasts: dict, refs: dict, truth, axis: st
     for arm, seeds in stats.items():
         for s in seeds:
             cells = [pct(s["groups"].get(g)) for g in groups]
-            macro, worst = s["stats"]["macro"][0], s["stats"]["worst"][0]
+            macro, worst = s["macro"], s["worst"]
             lines.append(
                 f"| {md_escape(arm)} | {s['seed']} | "
                 + " | ".join(cells)
@@ -207,7 +198,13 @@ def render(title: str, stats: dict, contrasts: dict, refs: dict, truth, axis: st
         "## Paired contrasts (mean over seeds)",
         "",
         "Top-1 rows are percentage points; fit rows (1 − JSD) are on its own 0–1 scale. Per-group rows are "
-        "Holm-corrected within their family.",
+        "Holm-corrected within their family. The worst-group CI comes from joint simultaneous intervals "
+        "(conservative). "
+        + (
+            "With one seed the CIs cover the test sample only, not the training randomness."
+            if n_seeds == 1
+            else "Seeds: the test-sample half-width and a t-based seed term (S − 1 degrees of freedom) in quadrature."
+        ),
         "",
         "| contrast | statistic | difference [95% CI] | p | p (Holm) | per seed |",
         "|---|---|---|---|---|---|",

@@ -56,7 +56,6 @@ class BenchmarkArguments:
     max_eval_comparisons: int | None = field(
         default=None, metadata={"help": "random subset of the test split: makes the run a smoke run (never ranked)"}
     )
-    max_val_comparisons: int | None = field(default=300, metadata={"help": "validation subset (temperature fit)"})
     name: str = field(default="default", metadata={"help": "results go to <runs_dir>/<name>/"})
     runs_dir: str = field(default="runs")
     score_batch_size: int = field(default=32)

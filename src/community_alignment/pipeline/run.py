@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 
-from ..metrics.accuracy import fit_temperature
 from ..protocol.evaluate import evaluate_submission, write_evaluation
 from ..protocol.submission import SUBMISSION_FILE, build_metadata, write_submission
 from ..protocol.tracks import TRACKS
@@ -55,20 +54,18 @@ def placebo(b: BenchmarkArguments, ds):
     return apply_placebo(ds, placebo_profiles(every["annotator_id"], every, b.placebo_seed))
 
 
-def load_eval_data(b: BenchmarkArguments, seed: int) -> tuple[ComparisonBatch, ComparisonBatch]:
-    """(validation batch for the temperature, evaluation batch): the track's test comparisons — the
-    whole split, unless a subsample or filter makes the run a smoke run."""
+def load_eval_data(b: BenchmarkArguments, seed: int) -> ComparisonBatch:
+    """The track's test comparisons — the whole split, unless a subsample or filter makes the run a
+    smoke run. (No validation pass: the evaluator cross-fits the temperature on the test scores.)"""
     sel = selection(b)
-    comps = load_config(sel, "comparisons")
-    val = subsample(apply_filters(comps["validation"], sel), b.max_val_comparisons, seed)
-    test = apply_filters(comps["test"], sel)
+    test = apply_filters(load_config(sel, "comparisons")["test"], sel)
     track_languages = TRACKS[b.track].languages
     if track_languages:
         test = apply_filters(test, DataSelection(languages=list(track_languages)))
     test = subsample(test, b.max_eval_comparisons, seed + 1)
     if len(test) == 0:
         raise ValueError("no evaluation comparisons left after the filters")
-    return ComparisonBatch.from_dataset(placebo(b, val)), ComparisonBatch.from_dataset(placebo(b, test))
+    return ComparisonBatch.from_dataset(placebo(b, test))
 
 
 def load_train_pairs(b: BenchmarkArguments, seed: int):
@@ -101,30 +98,18 @@ def score_and_evaluate(
     acc=None,
     t0: float | None = None,
 ) -> Results | None:
-    """Score validation (for the temperature) and the evaluation comparisons, write the submission,
-    evaluate it with the contract and write the run folder."""
+    """Score the evaluation comparisons, write the submission, evaluate it with the contract and write
+    the run folder."""
     t0 = t0 or time.time()
-    val, test = load_eval_data(b, seed)
-    calibrated = getattr(scorer, "scores_are_log_probabilities", False)
-    val_scores = None if calibrated else scorer.score(val)
-    test_scores = scorer.score(test)  # last: the truncation stats describe the submitted scores
+    test = load_eval_data(b, seed)
+    test_scores = scorer.score(test)
     truncation = scorer.truncation_stats() if hasattr(scorer, "truncation_stats") else None
     if acc is not None and not acc.is_main_process:
         return None
-    if calibrated:
-        temperature, note = 1.0, "the scorer's own probabilities (log scores): temperature 1, not refitted"
-    elif len(val):
-        temperature, note = fit_temperature(np.nan_to_num(val_scores), val.chosen, val.valid())
-    else:
-        temperature, note = 1.0, None
-    if note:
-        logger.warning("model temperature: %s", note)
     truth = truth_of(b)
     evaluation = {
         "subsample": b.max_eval_comparisons or None,
         "filters": {"countries": b.countries, "languages": b.languages, "turns": b.turns},
-        "validation_comparisons": 0 if calibrated else len(val),
-        "temperature_note": note,
     }
     training = {**(training or {}), "train_pairs_requested": b.max_train_pairs, "seed": seed}
     if b.placebo_seed is not None:
@@ -133,13 +118,14 @@ def score_and_evaluate(
     if scoring and not model.get("chat_template_hash"):
         model = {**model, "chat_template_hash": scoring.get("template_hash")}
     meta = build_metadata(
-        truth.protocol, {**model, "temperature": temperature}, truncation, training, evaluation, scoring=scoring
+        truth.protocol, {**model, "temperature": None}, truncation, training, evaluation, scoring=scoring
     )
     os.makedirs(b.output_dir, exist_ok=True)
     path = os.path.join(b.output_dir, SUBMISSION_FILE)
     conv = np.asarray(test.columns["conversation_id"], dtype=np.int64)
     write_submission(path, conv, test.turn, test_scores, meta)
-    results = evaluate_submission(path, truth=truth, resamples=b.bootstrap_resamples, seed=seed)
+    # the bootstrap seed is the protocol's (0), not the training seed: `evaluate` reproduces the run
+    results = evaluate_submission(path, truth=truth, resamples=b.bootstrap_resamples, seed=0)
     results.wall_time_s = round(time.time() - t0, 1)
     write_evaluation(results, b.output_dir)
     return results

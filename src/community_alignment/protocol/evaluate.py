@@ -18,6 +18,14 @@ from .submission import Problem, Submission, SubmissionError, align, read_submis
 from .truth import Truth, load_truth
 
 
+def scorer_temperature(metadata: dict) -> float | None:
+    """The temperature the contract evaluates a submission at: 1 for a method whose scores are its own
+    log-probabilities, else None (cross-fitted by the evaluator; a submitted temperature is never used)."""
+    from ..scoring.registry import LOG_PROBABILITY_METHODS
+
+    return 1.0 if metadata["model"]["method"] in LOG_PROBABILITY_METHODS else None
+
+
 def truth_for(sub: Submission, data_path: str | None = None, cache_dir: str | None = None) -> Truth:
     """The truth the submission claims to be evaluated on (its track, source, revision and split)."""
     ds = sub.metadata["protocol"]["dataset"]
@@ -75,7 +83,7 @@ def evaluate_submission(
     truth = truth or truth_for(sub, data_path, cache_dir)
     rows, scores = check_against_truth(sub, truth)
     data = truth.test.data.select(rows)
-    scorers = {"model": ScorerInput(scores, "model", float(sub.metadata["model"]["temperature"]))}
+    scorers = {"model": ScorerInput(scores, "model", scorer_temperature(sub.metadata))}
     scorers.update(reference_inputs(truth, rows))
     results = evaluate(
         data,

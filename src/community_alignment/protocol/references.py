@@ -3,7 +3,7 @@ the dataset alone (never taken from a submission):
 
 - `random`: the expected value of a uniformly random scorer — exactly a constant score under the tie
   policy (top-1 1/k, pairwise ½, NLL log k) — not one draw.
-- `length`: more characters wins (CA's candidates grow from a to d); temperature fitted on validation.
+- `length`: more characters wins (CA's candidates grow from a to d).
 - `position_prior`: log letter frequency per turn on the train split.
 - On the synthetic sample, oracles from the generator's probabilities; their accuracy metrics are
   **expected values** Σ_j p_true(j)·credit(j) under the annotator's true choice probabilities, not
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..metrics.accuracy import fit_temperature
 from ..metrics.contract import ScorerInput
 from ..scoring.baselines import letter_log_frequencies
 from .truth import SplitTruth, Truth
@@ -47,13 +46,9 @@ def reference_inputs(truth: Truth, rows: np.ndarray | None = None) -> dict[str, 
     """ScorerInputs of every reference on the test comparisons (or the `rows` of them)."""
     test = truth.test if rows is None else truth.test.select(rows)
     present = test.data.present
-    val = truth.validation
-    t_len, note = (1.0, None)
-    if len(val.data):
-        t_len, note = fit_temperature(np.nan_to_num(length_scores(val)), val.data.chosen, val.data.valid)
     refs = {
         "random": ScorerInput(np.where(present, 0.0, np.nan), "baseline"),
-        "length": ScorerInput(length_scores(test), "baseline", t_len, temperature_note=note),
+        "length": ScorerInput(length_scores(test), "baseline"),
         "position_prior": ScorerInput(position_scores(truth, test), "baseline"),
     }
     if truth.oracle:
@@ -65,5 +60,5 @@ def reference_inputs(truth: Truth, rows: np.ndarray | None = None) -> dict[str, 
         for name, level in ORACLES.items():
             p = truth.oracle[level] if rows is None else truth.oracle[level][rows]
             scores = np.where(present, np.log(np.clip(p, 1e-12, None)), np.nan)
-            refs[name] = ScorerInput(scores, "oracle", 1.0, truth=p_true)
+            refs[name] = ScorerInput(scores, "oracle", 1.0, truth=p_true)  # true probabilities: T = 1
     return refs

@@ -270,7 +270,14 @@ def metadata_problems(meta: dict) -> list[Problem]:
         lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0),
         "must be a positive integer or null",
     )
-    need(model, "/model", "temperature", lambda v: _is_number(v) and v > 0, "must be a number > 0")
+    need(
+        model,
+        "/model",
+        "temperature",
+        lambda v: v is None or (_is_number(v) and v > 0),
+        "must be a number > 0 or null (informational: the evaluator cross-fits its own)",
+        optional=True,
+    )
     need(model, "/model", "chat_template_hash", opt(HASH_RE), "must be hex or null")
     if method == "dpo" and (not model.get("ref_model") or beta is None):
         out.append(Problem("/model/ref_model", "a DPO submission must name its reference model and β"))

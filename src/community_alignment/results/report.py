@@ -111,7 +111,7 @@ def render_report(results: Results, plots: dict[str, str]) -> str:
         "",
         f"Model: method `{md_escape(m.get('method'))}`, conditioning `{md_escape(m.get('conditioning'))}`, base "
         f"`{md_escape(m.get('base_model'))}`, dtype `{md_escape(m.get('dtype'))}`, max length {m.get('max_length')}, "
-        f"temperature {num(m.get('temperature'))} (fitted on validation by the submitter)"
+        f"temperature {num(results.model.temperature)} ({md_escape(results.model.temperature_note or 'fixed')})"
         + (f", reference `{md_escape(m.get('ref_model'))}`, β = {m.get('beta')}" if m.get("ref_model") else "")
         + f". Submission sha256 `{sub.get('sha256', '')[:16]}…`.",
         "",
@@ -166,13 +166,14 @@ def render_report(results: Results, plots: dict[str, str]) -> str:
             "",
         ]
     if results.noise_floor:
-        floors = ", ".join(
-            f"{a.replace('_', ' ')} {pct(v['mean_gap'])} (95th pct {pct(v['p95_gap'])})"
+        tests = ", ".join(
+            f"{a.replace('_', ' ')} p = {num(v['p'], 3)} (chance gap ≤ {pct(v['p95_gap'])} in 95%)"
             for a, v in results.noise_floor.items()
-            if v["mean_gap"] == v["mean_gap"]
         )
         parts += [
-            f"Noise floor — the top-1 gap a scorer with no signal shows by chance (mean over {next(iter(results.noise_floor.values()))['draws']} draws): {floors}.",
+            "Gap tests — is the model's top-1 gap between groups larger than chance? Group labels permuted across "
+            f"annotators ({next(iter(results.noise_floor.values()))['permutations']} permutations), the model's own "
+            f"credits kept: {tests}.",
             "",
         ]
     model = results.model
@@ -201,7 +202,7 @@ def render_report(results: Results, plots: dict[str, str]) -> str:
             f"## By {axis.replace('_', ' ')}",
             "",
             f"Top-1 macro {est(s.macro)}, worst {est(s.worst)} ({md_escape(s.worst_group or '–')}), gap {est(s.gap)}"
-            + (f"; no-signal gap {pct(floor.get('mean_gap'))}" if floor else "")
+            + (f"; gap test p = {num(floor.get('p'), 3)}" if floor else "")
             + f". ⁽*⁾ fewer than {st['min_group_annotators']} annotators or missing: reported, not in macro / worst / gap.",
             "",
         ]

@@ -52,12 +52,16 @@ class GroupBlock:
 
 @dataclass
 class MetricSummary:
-    """Macro (mean over eligible groups), worst eligible group and gap (best − worst), with CIs."""
+    """Macro (mean over eligible groups), worst eligible group and gap (best − worst), with CIs (worst
+    and gap: simultaneous intervals); for top-1, the permutation test of the gap (`gap_p`) and the 95th
+    percentile of the gap under permuted group labels (`gap_null_p95`)."""
 
     macro: Estimate
     worst: Estimate
     worst_group: str | None
     gap: Estimate
+    gap_p: float = NAN
+    gap_null_p95: float = NAN
 
     @classmethod
     def from_dict(cls, d: dict) -> MetricSummary:
@@ -66,6 +70,8 @@ class MetricSummary:
             Estimate.from_dict(d["worst"]),
             d.get("worst_group"),
             Estimate.from_dict(d["gap"]),
+            _num(d.get("gap_p")),
+            _num(d.get("gap_null_p95")),
         )
 
 
@@ -173,7 +179,9 @@ class Results:
     headline: dict  # definition + value with CI (of the submitted model)
     scorers: dict[str, ScorerBlock]  # "model" + references
     versus: dict[str, dict[str, Difference]]  # reference → {"overall", "headline", "country / <g>"…}
-    noise_floor: dict[str, dict]  # axis → {mean_gap, p95_gap, draws} of a no-signal scorer
+    noise_floor: dict[
+        str, dict
+    ]  # axis → the model's gap test: {p, mean_gap, p95_gap, permutations} under permuted labels
     extras: dict = field(default_factory=dict)  # track-specific blocks (e.g. the individual track)
     wall_time_s: float = NAN
 

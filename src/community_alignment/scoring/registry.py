@@ -18,6 +18,9 @@ METHODS: dict[str, str] = {
     "other": "scores produced by code outside this package (described in the submission's training block)",
 }
 SCORER_KINDS = ("model", "baseline", "oracle")
+#: methods whose scores are the model's own log-probabilities: evaluated at temperature 1 (their
+#: distribution is the claim); every other method's scores get a temperature cross-fitted by the evaluator
+LOG_PROBABILITY_METHODS = ("llm_judge",)
 TRAINABLE = ("reward", "dpo")
 
 _BUILDERS: dict[str, Callable] = {}
