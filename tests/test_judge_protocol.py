@@ -44,13 +44,13 @@ def test_the_judge_writes_a_submission_with_its_own_probabilities(judges):
     root, _ = judges
     sub = read_submission(str(root / "runs" / "none" / "submission.parquet"))
     m, scoring = sub.metadata["model"], sub.metadata["scoring"]
-    assert m["method"] == "llm_judge" and m["temperature"] == 1.0 and m["name"] == "local/none"
+    assert m["method"] == "llm_judge" and m["name"] == "local/none"
     assert scoring["elicitation"] == "logprobs" and scoring["permutations"] == "cyclic"
     bias = scoring["letter_bias"]["mean_probability"]
     assert abs(sum(v for v in bias.values() if v is not None) - 1) < 0.35  # per-letter means of shown letters
     p = np.exp(sub.scores)  # log of permutation-averaged probabilities: a distribution per comparison
     assert np.allclose(np.nansum(p, 1), 1, atol=1e-6)
-    assert sub.metadata["truncation"]["comparisons"] == 40 and sub.metadata["evaluation"]["validation_comparisons"] == 0
+    assert sub.metadata["truncation"]["comparisons"] == 40
     results = json.loads((root / "runs" / "none" / "results.json").read_text())
     assert results["protocol"]["track"] == "smoke" and results["scorers"]["model"]["temperature"] == 1.0
 
@@ -66,7 +66,7 @@ def test_steerability_gain_and_the_monoculture_view_of_judges(judges):
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     report = (root / "steer.md").read_text()
-    assert "# Steerability" in report and "country − unconditioned" in report and "top-1 / " in report
+    assert "# Steerability" in report and "country − unconditioned" in report and "country / " in report
     res = subprocess.run(
         [sys.executable, "-m", "community_alignment.cli", "monoculture", "--source", "sample", "--runs",
          str(runs / "none"), str(runs / "country"), "--out", str(root / "mono")],

@@ -31,10 +31,11 @@ from community_alignment.leaderboard.submit import (
     safe_relpath,
     submit,
 )
+from community_alignment.protocol.evaluate import evaluate_submission
 from community_alignment.protocol.submission import MAX_BYTES, METADATA_KEY, SCORE_COLUMNS
 from community_alignment.protocol.tracks import protocol_id
 
-RESAMPLES = 200  # Holm over 6 adjacent pairs needs p < 0.05 / 6: at least ~120 replicates
+RESAMPLES = 400  # Holm over 6 adjacent pairs needs p < 0.05 / 6; the smallest two-sided p is 2 / (B + 1)
 FORMULA = '=HYPERLINK("http://evil.example","x")'
 MD_LINK = "[click](http://evil.example)"
 
@@ -547,8 +548,8 @@ def test_site_is_not_replaced_without_overwrite(base, tmp_path):
 
 
 def test_extreme_but_finite_scores_are_ranked_not_crashed(base, tmp_path):
-    """±1e308 scores and a 1e-300 temperature are legal: the build goes through, the overflowing NLL is
-    shown as missing, and the accuracies are still computed."""
+    """±1e308 scores and a 1e-300 temperature are legal: the build goes through, the NLL stays finite
+    (capped per comparison), and a submitted temperature changes nothing (the evaluator fits its own)."""
     table, meta = _read(base[1]["length"])
     s = _scores(table)
     rng = np.random.default_rng(0)
@@ -565,8 +566,10 @@ def test_extreme_but_finite_scores_are_ranked_not_crashed(base, tmp_path):
     info = lb_build.build(str(folder), str(tmp_path / "site"), resamples=20)
     assert info["rejected"] == [] and info["entries"] == 2
     rows = {r["model"]: r for r in csv.DictReader(io.StringIO((tmp_path / "site" / "leaderboard.csv").read_text()))}
-    assert rows["org/huge"]["nll"] == "" and 0 < float(rows["org/huge"]["top1"]) < 1
+    assert 0 < float(rows["org/huge"]["nll"]) <= 690.8 and 0 < float(rows["org/huge"]["top1"]) < 1
     assert 0 < float(rows["org/cold"]["headline"]) < 1
+    plain = evaluate_submission(str(base[1]["length"]), resamples=20)
+    assert float(rows["org/cold"]["nll"]) == pytest.approx(plain.model.overall.nll.value, abs=1e-5)  # CSV: 6 digits
 
 
 def test_leaderboard_cli_with_v1_results_only(tmp_path, hf_isolated):

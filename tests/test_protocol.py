@@ -48,7 +48,8 @@ def test_a_run_writes_a_submission_and_results_from_it(length_run):
     meta = sub.metadata
     assert meta["protocol"]["track"] == "main" and meta["protocol"]["id"] == results.protocol["id"]
     assert meta["protocol"]["id"].startswith("ca-v2/main/sample/prompt/")
-    assert meta["model"]["name"] == "org/length-model" and meta["model"]["temperature"] > 0
+    assert meta["model"]["name"] == "org/length-model" and meta["model"]["temperature"] is None  # the evaluator fits it
+    assert "cross-fitted" in results.model.temperature_note
     assert results.protocol["ranked"] and results.protocol["comparisons"] == len(sub) == 899  # the whole split
     assert set(results.scorers) >= {
         "model",
@@ -58,8 +59,8 @@ def test_a_run_writes_a_submission_and_results_from_it(length_run):
         "oracle_individual",
         "oracle_language",
     }
-    # the model IS the length scorer (temperature fitted on validation by the run): identical accuracy
-    assert results.model.overall.top1_accuracy.value == results.scorers["length"].overall.top1_accuracy.value
+    # the model IS the length scorer: identical numbers, temperature included (both cross-fitted)
+    assert results.model.overall == results.scorers["length"].overall
     r = results.scorers["random"].overall
     assert r.pairwise_accuracy.value == 0.5 and r.pairwise_auc.value == 0.5  # an expectation, not a draw
     o = results.scorers["oracle_individual"]
@@ -67,7 +68,7 @@ def test_a_run_writes_a_submission_and_results_from_it(length_run):
     saved = json.loads((run / "results.json").read_text())
     assert saved["schema_version"] == 2 and saved["submission"]["sha256"] == sub.sha256
     report = (run / "report.md").read_text()
-    assert "Synthetic data" in report and "oracle\\_individual" in report and "Noise floor" in report
+    assert "Synthetic data" in report and "oracle\\_individual" in report and "Gap tests" in report
 
 
 def test_evaluate_cli_reproduces_the_run_exactly(length_run, env, tmp_path):
@@ -117,7 +118,11 @@ def _set_score(t, row, col, value):
         ("model name escapes", None, lambda m: m["model"].update(name="org/../../x"), "/model/name"),
         ("newline in a name", None, lambda m: m["model"].update(name="org/x\n"), "/model/name"),
         ("unknown method", None, lambda m: m["model"].update(method="magic"), "/model/method"),
-        ("no temperature", None, lambda m: m["model"].pop("temperature"), "/model/temperature: missing"),
+        ("summary smuggled into the model", None, lambda m: m["model"].update(top1_accuracy=0.99), "/model/top1_accuracy"),
+        ("bool as an integer", None, lambda m: m.update(format_version=True), "/format"),
+        ("inconsistent truncation", None, lambda m: m.update(truncation={"candidates": 10, "candidates_whole": 1000}), "exceeds candidates"),
+        ("evaluation as a string", None, lambda m: m.update(evaluation="subsample=100"), "/evaluation"),
+        ("no rows", lambda t: t.slice(0, 0), None, "no rows"),
         ("subsample claims main", None, lambda m: m["evaluation"].update(subsample=100), "belongs to track 'smoke'"),
     ],
 )  # fmt: skip

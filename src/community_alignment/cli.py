@@ -200,10 +200,18 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_overwrite(paths: list[str], overwrite: bool) -> None:
+    """Nothing a user already has is replaced without --overwrite."""
+    existing = [p for p in paths if os.path.exists(p)]
+    if existing and not overwrite:
+        raise ValueError(f"{', '.join(existing)} already exist(s): pass --overwrite to replace")
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .protocol.evaluate import evaluate_submission, write_evaluation
     from .results.report import terminal_summary
 
+    _refuse_overwrite([os.path.join(args.out, f) for f in ("results.json", "report.md")], args.overwrite)
     results = evaluate_submission(
         args.submission, resamples=args.bootstrap_resamples, seed=args.seed, data_path=args.data_path
     )
@@ -222,6 +230,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if not sep or not name or not path:
             raise ValueError(f"--arm expects NAME=PATH (a run folder or submission.parquet), got {spec!r}")
         arms.setdefault(name, []).append(path)
+    _refuse_overwrite([args.out], args.overwrite)
     out = compare(arms, args.out, baseline=args.baseline, resamples=args.bootstrap_resamples, title=args.title)
     for name, c in out["contrasts"].items():
         w = c["worst"]
@@ -385,6 +394,7 @@ def cmd_monoculture(args: argparse.Namespace) -> int:
     from .analysis.monoculture import run as run_monoculture
 
     subs = list(args.submissions or []) + [os.path.join(d, "submission.parquet") for d in args.runs or []]
+    _refuse_overwrite([os.path.join(args.out, f) for f in ("report.md", "monoculture.json")], args.overwrite)
     out = run_monoculture(args.out, args.source, args.data_path, subs or None, args.revision)
     h = out["human"]
     fmt = lambda v: "–" if v is None or v != v else f"{v:.3f}"  # noqa: E731
@@ -474,7 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for results.json, report.md and plots")
     p.add_argument("--data-path", help="the dataset file, for a submission made with --source local")
     p.add_argument("--bootstrap-resamples", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (a run evaluates with 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing results.json / report.md in --out")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -493,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, help="the report (markdown) to write")
     p.add_argument("--title", default="Paired comparison")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report")
     p.add_argument("--bootstrap-resamples", type=int, default=1000)
     p.set_defaults(func=cmd_compare)
 
@@ -565,6 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(source="sample")
     p.add_argument("--submissions", nargs="*", help="submission.parquet files of one protocol to compare")
     p.add_argument("--runs", nargs="*", help="benchmark run folders (their submission.parquet) to compare")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_monoculture)
 

@@ -22,14 +22,17 @@ _DESCRIPTION = __doc__
 _KWARGS_DESCRIPTION = """
 Args:
     predictions: 4 scores per comparison; NaN exactly where a candidate is absent.
+    candidates: optional texts (n, 4), None where absent: they decide which candidates are present (a NaN
+        score on a present one is then an error naming the rows, never "absent") and leave out a
+        rejected candidate identical to the chosen text. Without them, NaN marks the absent ones.
     references: index (0-3) of the chosen candidate.
     annotators: annotator id per comparison (CI clusters; default: each comparison its own).
     prompts: prompt group per comparison (second CI cluster; default: none, annotators only).
     groups: {axis: label per comparison} (e.g. {"country": [...]}); groups need ≥ 10 distinct
-        annotators to enter macro / worst / gap.
-    candidates: optional texts (n, 4): a rejected candidate identical to the chosen text is left out.
+        annotators to enter macro / worst / gap; None / NaN / "" labels form "(missing)", never eligible.
     set_keys: optional candidate-set id per comparison (distributional fit on sets with ≥ 10 annotators).
-    temperature: softmax temperature for NLL, ECE and the choice distribution (fit it on validation).
+    temperature: softmax temperature for NLL, ECE and the choice distribution; None (default):
+        cross-fitted on two folds of the comparisons, as the benchmark does; 1 for log-probabilities.
     resamples, seed: bootstrap replicates (default 1000) and seed (default 0).
 Returns: the contract's scorer block flattened: top1_accuracy, pairwise_accuracy, nll, pairwise_auc (each
     with _ci_low/_ci_high), ece, distributional_fit, and per axis <axis>_macro / _worst / _worst_group /
@@ -61,28 +64,32 @@ class PluralisticFit(evaluate.Metric):
         groups=None,
         candidates=None,
         set_keys=None,
-        temperature=1.0,
+        temperature=None,
         resamples=1000,
         seed=0,
     ):
+        from community_alignment.metrics.groups import normalize_labels
         from community_alignment.protocol.truth import same_text
         from community_alignment.results.io import clean_json
 
         scores = np.asarray(predictions, dtype=np.float64)
         chosen = np.asarray(references, dtype=np.int64)
         n = len(chosen)
+        if candidates is not None:
+            present = np.array([[c is not None for c in row] for row in candidates], dtype=bool)
+        else:
+            present = ~np.isnan(scores)
         data = contract.EvalData(
             chosen=chosen,
-            present=~np.isnan(scores),
+            present=present,
             annotators=np.arange(n) if annotators is None else np.asarray(annotators),
             prompts=None if prompts is None else np.asarray(prompts, dtype=object),
             same_text=None if candidates is None else same_text([list(c) for c in candidates]),
             set_keys=None if set_keys is None else np.asarray(set_keys, dtype=object),
-            groups={k: np.asarray(v, dtype=object) for k, v in (groups or {}).items()},
+            groups={k: normalize_labels(v) for k, v in (groups or {}).items()},
         )
         ev = contract.Evaluation(data, resamples=resamples, seed=seed, axes=tuple(data.groups))
-        keep = np.flatnonzero(data.informative)
-        block, _ = ev.block(scores[keep], "model", float(temperature))
+        block, _ = ev.block(scores, "model", None if temperature is None else float(temperature))
         o = block.overall
         out = {}
         for name in ("top1_accuracy", "pairwise_accuracy", "nll", "pairwise_auc"):

@@ -412,7 +412,10 @@ class Evaluation:
         v = self.values(scores, temperature, truth)
         ratios = self.ratios(v)
         ann = np.asarray(d.annotators)
-        est = lambda r, k=0: Estimate(float(r.point[k]), *_ci(None if r.reps is None else r.reps[:, k]))  # noqa: E731
+
+        def est(r: Ratio, k: int = 0, metric: str = "top1_accuracy") -> Estimate:
+            return _bounded(metric, float(r.point[k]), *_ci(None if r.reps is None else r.reps[:, k]))
+
         auc_var = cgm_variance(v.auc_residual, np.zeros(len(d), np.int64), 1, self.clusters)[0]
         auc_half = 1.959964 * np.sqrt(auc_var) if np.isfinite(auc_var) else np.nan
         overall = Overall(
@@ -420,8 +423,8 @@ class Evaluation:
             annotators=int(len(np.unique(ann))),
             prompt_groups=int(len(np.unique(d.prompts))) if d.prompts is not None else 0,
             top1_accuracy=est(ratios["top1_accuracy"]["overall"]),
-            pairwise_accuracy=est(ratios["pairwise_accuracy"]["overall"]),
-            nll=est(ratios["nll"]["overall"]),
+            pairwise_accuracy=est(ratios["pairwise_accuracy"]["overall"], metric="pairwise_accuracy"),
+            nll=est(ratios["nll"]["overall"], metric="nll"),
             pairwise_auc=Estimate(v.auc, max(0.0, v.auc - auc_half), min(1.0, v.auc + auc_half)),
             ece=v.ece,
         )
@@ -430,7 +433,7 @@ class Evaluation:
             groups = {}
             for k, name in enumerate(names):
                 sel = codes == k
-                e = {m: est(ratios[m][axis], k) for m in GROUP_METRICS}
+                e = {m: est(ratios[m][axis], k, m) for m in GROUP_METRICS}
                 groups[name] = GroupBlock(
                     int(sel.sum()), int(len(np.unique(ann[sel]))), eligible=bool(eligible[k]), **e
                 )
@@ -483,10 +486,10 @@ class Evaluation:
         )
         null = self._gap_null(axis, idx, num, den, float(vals.max() - vals.min()))
         summary = MetricSummary(
-            Estimate(macro, *_ci(macro_reps)),
-            Estimate(worst, *worst_ci),
+            _bounded("top1_accuracy", macro, *_ci(macro_reps)),
+            _bounded("top1_accuracy", worst, *worst_ci),
             names[w],
-            Estimate(gap, *gap_ci),
+            _bounded("top1_accuracy", gap, *gap_ci),
             gap_p=null["p"] if null else nan,
             gap_null_p95=null["p95_gap"] if null else nan,
         )
@@ -629,6 +632,15 @@ class Evaluation:
 
 def _ci(replicates: np.ndarray | None) -> tuple[float, float]:
     return percentile_ci(replicates)
+
+
+def _bounded(metric: str, value: float, lo: float, hi: float) -> Estimate:
+    """An estimate whose CI stays in the metric's range (rates in [0, 1], NLL in [0, NLL_CAP]): the
+    calibrated replicates are rescaled deviations and can step past a bound."""
+    top = accuracy.NLL_CAP if metric == "nll" else 1.0
+    return Estimate(
+        value, float(np.clip(lo, 0.0, top)) if lo == lo else lo, float(np.clip(hi, 0.0, top)) if hi == hi else hi
+    )
 
 
 def _difference(estimate: float, replicates: np.ndarray | None) -> Difference:

@@ -47,7 +47,12 @@ def group_labels(columns: dict[str, np.ndarray], axis: str) -> np.ndarray:
         return np.array([MISSING if _missing(v) else f"wave_{int(v)}" for v in cols[0]], dtype=object)
     if len(cols) == 2:
         return np.array([MISSING if _missing(a) or _missing(b) else f"{a} / {b}" for a, b in zip(*cols)], dtype=object)
-    return np.array([MISSING if _missing(v) else str(v) for v in cols[0]], dtype=object)
+    return normalize_labels(cols[0])
+
+
+def normalize_labels(values) -> np.ndarray:
+    """Group labels as strings, missing values (None, NaN, "") as "(missing)" — never a group of their own."""
+    return np.array([MISSING if _missing(v) else str(v) for v in values], dtype=object)
 
 
 def encode(labels: np.ndarray) -> tuple[list[str], np.ndarray]:

@@ -33,6 +33,9 @@ FORMAT_VERSION = 1
 SCORE_COLUMNS = tuple(f"score_{x}" for x in "abcd")
 ID_COLUMNS = ("conversation_id", "turn")
 MAX_BYTES = 512 << 20
+#: More rows than any track needs (CA's test split ≈ 23k comparisons; k-shot layouts multiply it):
+#: checked from the parquet footer before anything is read.
+MAX_ROWS = 5_000_000
 MAX_METADATA_BYTES = 1 << 20
 MAX_DEPTH = 8
 MAX_STRING = 200
@@ -115,12 +118,23 @@ def _bad_constant(c: str):
     raise ValueError(f"non-finite number {c} is not JSON")
 
 
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 18:  # beyond any count or size this format holds (and beyond float range)
+        raise ValueError(f"integer of {len(text)} digits")
+    return int(text)
+
+
 def parse_metadata(raw: bytes) -> tuple[dict | None, list[Problem]]:
     """Strict JSON: size limit, no duplicate keys, no NaN/Infinity, depth ≤ MAX_DEPTH."""
     if len(raw) > MAX_METADATA_BYTES:
         return None, [Problem("(metadata)", f"metadata is larger than {MAX_METADATA_BYTES >> 10} KiB")]
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates, parse_constant=_bad_constant)
+        data = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_reject_duplicates,
+            parse_constant=_bad_constant,
+            parse_int=_bounded_int,
+        )
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         return None, [Problem("(metadata)", f"not valid JSON: {str(e)[:200]}")]
     if not isinstance(data, dict):
@@ -157,7 +171,14 @@ def _strings(obj, where: str):
 
 
 def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    try:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    except OverflowError:
+        return False
+
+
+def _is_int(x) -> bool:
+    return type(x) is int
 
 
 def metadata_problems(meta: dict) -> list[Problem]:
@@ -189,12 +210,16 @@ def metadata_problems(meta: dict) -> list[Problem]:
             )
     for where, s in _strings(meta, ""):
         shown = ascii(where)[1:-1][:120]
-        if len(s) > MAX_STRING and not where.startswith("/provenance/package_versions"):
+        if len(s) > MAX_STRING:
             out.append(Problem(shown, f"string of {len(s)} characters (limit {MAX_STRING})"))
         bad = sorted({f"U+{ord(ch):04X}" for ch in s if _hidden(ch)})
         if bad:
             out.append(Problem(shown, f"contains control, invisible or bidirectional characters ({', '.join(bad)})"))
-    if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
+    if (
+        meta.get("format") != FORMAT
+        or not _is_int(meta.get("format_version"))
+        or meta["format_version"] != FORMAT_VERSION
+    ):
         out.append(Problem("/format", f"not a {FORMAT} v{FORMAT_VERSION} file"))
     name = lambda v: isinstance(v, str) and NAME_RE.fullmatch(v) is not None  # noqa: E731
     opt_name = lambda v: v is None or name(v)  # noqa: E731
@@ -203,7 +228,13 @@ def metadata_problems(meta: dict) -> list[Problem]:
     if not isinstance(proto, dict):
         out.append(Problem("/protocol", "missing or not an object"))
         proto = {}
-    need(proto, "/protocol", "version", lambda v: v == PROTOCOL_VERSION, f"must be {PROTOCOL_VERSION}")
+    need(
+        proto,
+        "/protocol",
+        "version",
+        lambda v: _is_int(v) and v == PROTOCOL_VERSION,
+        f"must be the integer {PROTOCOL_VERSION}",
+    )
     track = need(proto, "/protocol", "track", lambda v: v in TRACKS, f"must be one of {sorted(TRACKS)}")
     ds = proto.get("dataset")
     if not isinstance(ds, dict):
@@ -279,6 +310,14 @@ def metadata_problems(meta: dict) -> list[Problem]:
         optional=True,
     )
     need(model, "/model", "chat_template_hash", opt(HASH_RE), "must be hex or null")
+    for key in model:
+        if key not in MODEL_KEYS:
+            out.append(
+                Problem(
+                    f"/model/{ascii(str(key))[1:-1][:60]}",
+                    "unexpected key (the model block holds provenance, never results)",
+                )
+            )
     if method == "dpo" and (not model.get("ref_model") or beta is None):
         out.append(Problem("/model/ref_model", "a DPO submission must name its reference model and β"))
     trunc = meta.get("truncation")
@@ -286,18 +325,84 @@ def metadata_problems(meta: dict) -> list[Problem]:
         if not isinstance(trunc, dict):
             out.append(Problem("/truncation", "must be an object or null"))
         else:
+            counts_ok = True
             for k, v in trunc.items():
-                if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0):
-                    out.append(Problem(f"/truncation/{k}", f"must be a count (integer ≥ 0); got {str(v)[:40]!r}"))
+                if not (_is_int(v) and v >= 0):
+                    counts_ok = False
+                    out.append(
+                        Problem(
+                            f"/truncation/{ascii(str(k))[1:-1][:60]}",
+                            f"must be a count (integer ≥ 0); got {str(v)[:40]!r}",
+                        )
+                    )
+            for part, whole in TRUNCATION_BOUNDS:
+                if counts_ok and part in trunc and whole in trunc and trunc[part] > trunc[whole]:
+                    out.append(Problem(f"/truncation/{part}", f"{trunc[part]} exceeds {whole} ({trunc[whole]})"))
     evaluation = meta.get("evaluation")
-    if isinstance(evaluation, dict) and track in TRACKS and TRACKS[track].ranked:
-        if evaluation.get("subsample") or any(
-            evaluation.get("filters", {}).values() if isinstance(evaluation.get("filters"), dict) else []
-        ):
-            out.append(Problem("/evaluation", f"a subsampled or filtered run belongs to track 'smoke', not {track!r}"))
+    if evaluation is not None:
+        out += _evaluation_problems(evaluation, track)
+    versions = (
+        (meta.get("provenance") or {}).get("package_versions") if isinstance(meta.get("provenance"), dict) else None
+    )
+    if versions is not None and len(json.dumps(versions)) > 4096:
+        out.append(Problem("/provenance/package_versions", "larger than 4 KiB"))
     for key in ("training", "provenance", "scoring"):
         if key in meta and meta[key] is not None and not isinstance(meta[key], dict):
             out.append(Problem(f"/{key}", "must be an object or null"))
+    return out
+
+
+#: The keys of the model block (`build_metadata` callers fill every one).
+MODEL_KEYS = (
+    "name",
+    "base_model",
+    "revision",
+    "base_revision",
+    "weights_sha256",
+    "method",
+    "conditioning",
+    "ref_model",
+    "beta",
+    "dtype",
+    "max_length",
+    "temperature",
+    "chat_template_hash",
+)
+#: (part, whole) pairs of truncation counts: a part never exceeds its whole.
+TRUNCATION_BOUNDS = (
+    ("truncated", "sequences"),
+    ("candidates_whole", "candidates"),
+    ("candidate_tokens_kept", "candidate_tokens"),
+)
+
+
+def _evaluation_problems(evaluation, track) -> list[Problem]:
+    """`evaluation`: {"subsample": int ≥ 1 | null, "filters": {"countries" | "languages" | "turns": list | null}};
+    a ranked track allows neither."""
+    if not isinstance(evaluation, dict):
+        return [Problem("/evaluation", "must be an object")]
+    out = []
+    for key in evaluation:
+        if key not in ("subsample", "filters"):
+            out.append(Problem(f"/evaluation/{ascii(str(key))[1:-1][:60]}", "unexpected key"))
+    sub = evaluation.get("subsample")
+    if sub is not None and not (_is_int(sub) and sub > 0):
+        out.append(Problem("/evaluation/subsample", "must be a positive integer or null"))
+    filters = evaluation.get("filters", {})
+    if filters is None:
+        filters = {}
+    if not isinstance(filters, dict):
+        out.append(Problem("/evaluation/filters", "must be an object"))
+        filters = {}
+    for key, value in filters.items():
+        if key not in ("countries", "languages", "turns"):
+            out.append(Problem(f"/evaluation/filters/{ascii(str(key))[1:-1][:60]}", "unexpected key"))
+        elif value is not None and not (
+            isinstance(value, list) and all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in value)
+        ):
+            out.append(Problem(f"/evaluation/filters/{key}", "must be a list of values or null"))
+    if track in TRACKS and TRACKS[track].ranked and (sub or any(v for v in filters.values() if isinstance(v, list))):
+        out.append(Problem("/evaluation", f"a subsampled or filtered run belongs to track 'smoke', not {track!r}"))
     return out
 
 
@@ -371,8 +476,12 @@ def read_submission(path: str, extra_columns: tuple[str, ...] = ()) -> Submissio
     import pyarrow.parquet as pq
 
     problems: list[Problem] = []
-    if not os.path.isfile(path):
+    if os.path.isdir(path):
+        raise SubmissionError(path, [Problem("(file)", "is a directory, not a submission file")])
+    if not os.path.exists(path):
         raise SubmissionError(path, [Problem("(file)", "no such file")])
+    if not os.path.isfile(path):
+        raise SubmissionError(path, [Problem("(file)", "not a regular file")])
     size = os.path.getsize(path)
     if size > MAX_BYTES:
         raise SubmissionError(path, [Problem("(file)", f"{size} bytes: larger than the {MAX_BYTES >> 20} MiB limit")])
@@ -383,6 +492,11 @@ def read_submission(path: str, extra_columns: tuple[str, ...] = ()) -> Submissio
         schema = pf.schema_arrow
     except Exception as e:  # pyarrow raises several types for a corrupt file
         raise SubmissionError(path, [Problem("(file)", f"not a readable parquet file: {str(e)[:200]}")]) from None
+    rows = pf.metadata.num_rows
+    if rows > MAX_ROWS:
+        raise SubmissionError(path, [Problem("(file)", f"{rows} rows: more than the {MAX_ROWS} a submission can hold")])
+    if rows == 0:
+        raise SubmissionError(path, [Problem("(file)", "the submission has no rows")])
     meta_raw = (schema.metadata or {}).get(METADATA_KEY)
     meta = None
     if meta_raw is None:
@@ -399,7 +513,7 @@ def read_submission(path: str, extra_columns: tuple[str, ...] = ()) -> Submissio
             problems.append(Problem(f"column {c}", "missing"))
     for c in names:
         if c not in allowed:
-            problems.append(Problem(f"column {c}", "unexpected column"))
+            problems.append(Problem(f"column {ascii(c)[1:-1][:60]}", "unexpected column"))
     if len(set(names)) != len(names):
         problems.append(Problem("(columns)", "duplicate column names"))
     for c in names:
