@@ -58,7 +58,7 @@ card: install
 	$(BIN)/community-alignment card --source sample --out dataset_card.md
 
 sample: install
-	$(BIN)/community-alignment make-sample
+	$(BIN)/community-alignment make-sample --out-dir src/community_alignment/synthetic/data
 
 perf: install
 	$(BIN)/python benchmarks/perf/prepare.py

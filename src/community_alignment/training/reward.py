@@ -7,6 +7,7 @@ of silently dropped (TRL's own `max_length` drops them).
 
 from __future__ import annotations
 
+from ..data.schema import decode_labels
 from ..models.encoding import Encoder
 from .conditioning import condition
 
@@ -15,6 +16,7 @@ def tokenize_pairs(pairs, encoder: Encoder, conditioning: str):
     """Dataset with chosen_ids / rejected_ids (conditioning applied to the prompt)."""
 
     def tok(batch: dict) -> dict:
+        batch = decode_labels(batch, pairs.features)  # country / language names for the profile
         keys = list(batch)
         chosen, rejected = [], []
         for vals in zip(*(batch[k] for k in keys)):
