@@ -42,6 +42,7 @@ def isolated_hf_caches():
     datasets.config.HF_DATASETS_CACHE, hub_constants.HF_HUB_CACHE = saved
     shutil.rmtree(SESSION_HF, ignore_errors=True)
 
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

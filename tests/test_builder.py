@@ -141,7 +141,9 @@ def test_cache_is_keyed_on_content_not_mtime(tmp_path):
     path = tmp_path / "ca.csv"
     write_csv(path, [make_row(i, n_turns=2) for i in range(1, 31)])
     st = os.stat(path)
-    b = CommunityAlignment(config_name="comparisons", source="local", data_path=str(path), cache_dir=str(tmp_path / "c"))
+    b = CommunityAlignment(
+        config_name="comparisons", source="local", data_path=str(path), cache_dir=str(tmp_path / "c")
+    )
     b.download_and_prepare()
     assert read_meta(b.info)["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     data = path.read_bytes().replace(b"prompt 1 turn 1", b"prompt 1 turn X")  # same size
@@ -149,7 +151,9 @@ def test_cache_is_keyed_on_content_not_mtime(tmp_path):
         f.write(data)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert os.stat(path).st_size == st.st_size and os.stat(path).st_mtime_ns == st.st_mtime_ns
-    b2 = CommunityAlignment(config_name="comparisons", source="local", data_path=str(path), cache_dir=str(tmp_path / "c"))
+    b2 = CommunityAlignment(
+        config_name="comparisons", source="local", data_path=str(path), cache_dir=str(tmp_path / "c")
+    )
     assert b2.hash != b.hash
     b2.download_and_prepare()
     texts = {m["content"] for ds in b2.as_dataset().values() for ctx in ds["context"] for m in ctx}

@@ -134,8 +134,9 @@ def line_of_row(path: str, row: int) -> int:
 def diagnose_csv(path: str, n_columns: int) -> str:
     """Find the first structural problem in a CSV with the standard library; slow, errors only."""
     raw, gz_problem = _decompressed(path)
-    if gz_problem and not raw:
-        return gz_problem
+    if gz_problem:  # the data ends where the stream does: say so, with the line it stops at
+        last_line = raw.count(b"\n") + 1
+        return f"line {last_line}: {gz_problem}" if raw else gz_problem
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -153,8 +154,6 @@ def diagnose_csv(path: str, n_columns: int) -> str:
     except csv.Error as e:
         return f"line {start}: {e} (a quoted cell that starts here is never closed: truncated file?)"
     del header
-    if gz_problem:
-        return f"line {start}: {gz_problem}"
     return ""
 
 
