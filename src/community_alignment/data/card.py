@@ -38,7 +38,7 @@ def card_yaml(meta: dict, configs: Iterable[str] | None = None, infos=None, meta
         multilinguality="multilingual",
         annotations_creators=["machine-generated"] if synthetic else ["crowdsourced"],
         language_creators=["machine-generated"] if synthetic else ["crowdsourced", "machine-generated"],
-        source_datasets=[] if synthetic else [schema.HUB_REPO_ID],
+        source_datasets=["original"] if synthetic else [schema.HUB_REPO_ID],
         task_categories=["text-classification", "text-generation"],
         tags=["preference", "rlhf", "pluralistic-alignment", "reward-modeling", "dpo"]
         + (["synthetic"] if synthetic else []),
