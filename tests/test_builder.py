@@ -182,3 +182,14 @@ def test_loading_script_exposes_the_builder(tmp_path):
     b = mod.CommunityAlignment(config_name="comparisons", source="sample", cache_dir=str(tmp_path))
     b.download_and_prepare()
     assert b.as_dataset()["train"].num_rows == count_rows(read_meta(b.info))["comparisons"]["train"]
+
+
+def test_same_bytes_as_local_and_as_sample_are_different_sources(tmp_path):
+    from community_alignment.data.sources import SourceSpec, identify
+    from community_alignment.synthetic.sample import sample_path
+
+    local, sample = identify(SourceSpec("local", sample_path())), identify(SourceSpec("sample"))
+    assert local.sha256 == sample.sha256 and local.identity() != sample.identity()
+    b = CommunityAlignment(config_name="conversations", source="local", data_path=sample_path(), cache_dir=str(tmp_path))
+    b.download_and_prepare()
+    assert read_meta(b.info)["synthetic"] is False  # not the sample's cache entry

@@ -158,6 +158,20 @@ def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tupl
         )
         names = splits.assign_splits(table, split_by=split_by)
         table = table.append_column("split", names)
+        # Rows of each split made contiguous (file order within a split), one record batch at a time so
+        # that only one batch is ever held twice; the configs then read zero-copy slices.
+        batches, schema_ = table.to_batches(), table.schema
+        del table
+        parts: dict[str, list] = {s: [] for s in splits.SPLITS}
+        while batches:
+            batch = batches.pop()
+            for s in splits.SPLITS:
+                part = batch.filter(pc.equal(batch.column("split"), s))
+                if part.num_rows:
+                    parts[s].append(part)
+            del batch
+        table = pa.Table.from_batches([b for s in splits.SPLITS for b in reversed(parts[s])], schema=schema_)
+        del parts
         summary = expand.summarize(table)
         dropped = {**report.dropped, **summary.pop("dropped")}
         meta = {
@@ -295,11 +309,13 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
         if cfg.derived:
             yield from self._generate_derived(split, group)
             return
-        table, _ = load_prepared_table(self.resolved, cfg.split_by)
-        # Row indices, not a filtered copy: only one chunk of rows is ever materialised.
-        rows = np.flatnonzero(pc.equal(table["split"], split).to_numpy(zero_copy_only=False))
-        for batch_id, start in enumerate(range(0, len(rows), CHUNK_ROWS)):
-            chunk = table.take(pa.array(rows[start : start + CHUNK_ROWS]))
+        table, meta = load_prepared_table(self.resolved, cfg.split_by)
+        # The rows of a split are contiguous (see load_prepared_table): zero-copy slices of CHUNK_ROWS.
+        counts = meta["per_split"]["conversations"]
+        first = sum(counts.get(s, 0) for s in splits.SPLITS[: splits.SPLITS.index(split)])
+        n = counts.get(split, 0)
+        for batch_id, start in enumerate(range(0, n, CHUNK_ROWS)):
+            chunk = table.slice(first + start, min(CHUNK_ROWS, n - start))
             if cfg.kind == "conversations":
                 out = chunk.select(schema.COLUMNS_V11)
             else:

@@ -74,8 +74,9 @@ class ResolvedSource:
     sha256: str | None = None
 
     def identity(self) -> str:
-        """A digest of the content: the commit and file for the Hub, the file's SHA-256 otherwise."""
-        key = f"hub|{self.commit}|{self.hub_file}" if self.source == "hub" else f"file|{self.sha256}"
+        """A digest of the content: the commit and file for the Hub, the file's SHA-256 otherwise (with the
+        source kind: the same bytes as `local` and as `sample` differ in their synthetic label)."""
+        key = f"hub|{self.commit}|{self.hub_file}" if self.source == "hub" else f"{self.source}|{self.sha256}"
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
