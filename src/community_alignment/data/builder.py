@@ -51,7 +51,7 @@ _SYNTHETIC_WARNING = (
     "(generated text with a known preference model). It is not the real Community Alignment dataset."
 )
 META_MARKER = "\n\ncommunity_alignment_meta: "
-CHUNK_ROWS = 4096  # conversations expanded at a time (bounds the transient memory of pairs)
+CHUNK_ROWS = 2048  # conversations expanded at a time (bounds the transient memory of pairs)
 #: The cache folder name, hence the bare name `load_dataset("community_alignment")` finds.
 DATASET_NAME = "community_alignment"
 
@@ -199,6 +199,11 @@ def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tupl
     return _MEMO[key]
 
 
+def release_prepared_tables() -> None:
+    """Drop the process's memoised conversations table (the derived configs do not need it)."""
+    _MEMO.clear()
+
+
 def read_meta(info: datasets.DatasetInfo) -> dict:
     """The package's metadata (counts, drops, split fingerprints, source identity, synthetic flag)."""
     desc = info.description or ""
@@ -332,7 +337,8 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
         cfg = self.config
         column = expand.GROUP_AXES[cfg.group_axis] if cfg.kind == "groups" else None
         for file_id, entry in enumerate(self._pairwise[split].cache_files):
-            with open(entry["filename"], "rb") as f:
+            # memory-mapped: a group pass copies only its own rows (a split is read once per group)
+            with pa.memory_map(entry["filename"]) as f:
                 for batch_id, batch in enumerate(pa.ipc.open_stream(f)):
                     if column is not None:
                         batch = batch.filter(

@@ -15,7 +15,14 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from .builder import CONFIG_NAMES, DERIVED_CONFIG_NAMES, CommunityAlignment, load_prepared_table, read_meta
+from .builder import (
+    CONFIG_NAMES,
+    DERIVED_CONFIG_NAMES,
+    CommunityAlignment,
+    load_prepared_table,
+    read_meta,
+    release_prepared_tables,
+)
 from .sources import SourceSpec, resolve
 
 MAX_SHARD_SIZE = 500 << 20  # bytes of Arrow per parquet shard (push_to_hub's default)
@@ -40,18 +47,26 @@ def _ordered(configs: Iterable[str]) -> list[str]:
 
 
 def prepare(
-    configs: Iterable[str], spec: SourceSpec, cache_dir: str | None = None, hub_endpoint: str | None = None
+    configs: Iterable[str],
+    spec: SourceSpec,
+    cache_dir: str | None = None,
+    hub_endpoint: str | None = None,
+    keep_table: bool = False,
 ) -> dict[str, CommunityAlignment]:
     """`download_and_prepare` each config into the datasets cache; returns {config: prepared builder}.
 
     Afterwards `load_dataset("community_alignment", CONFIG)` loads each from any folder, offline. The
     default config (`pairwise`), when prepared, is left the most recently prepared one, so a bare
     `load_dataset("community_alignment")` loads it (`datasets`' prepared-cache fallback picks the newest).
+    The conversations table read for the base configs is released before the derived ones (which read
+    the prepared `pairwise` files) unless `keep_table`.
     """
     if isinstance(spec, dict):  # the v1 call: prepare(configs, {"source": ..., ...})
         spec = SourceSpec(**{k: v for k, v in spec.items() if k != "hub_endpoint"})
     out = {}
     for name in _ordered(configs):
+        if name in DERIVED_CONFIG_NAMES and not keep_table:
+            release_prepared_tables()
         builder = CommunityAlignment(
             config_name=name, cache_dir=cache_dir, hub_endpoint=hub_endpoint, **spec.builder_kwargs()
         )
@@ -96,7 +111,7 @@ def export(
     if isinstance(spec, dict):
         spec = SourceSpec(**{k: v for k, v in spec.items() if k != "hub_endpoint"})
     _writable_destination(out_dir, overwrite)
-    builders = prepare(configs, spec, cache_dir, hub_endpoint)
+    builders = prepare(configs, spec, cache_dir, hub_endpoint, keep_table=True)
     parent = os.path.dirname(os.path.abspath(out_dir)) or "."
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".export-", dir=parent)
