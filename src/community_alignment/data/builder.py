@@ -200,8 +200,10 @@ def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tupl
 
 
 def release_prepared_tables() -> None:
-    """Drop the process's memoised conversations table (the derived configs do not need it)."""
+    """Drop the process's memoised conversations table (the derived configs do not need it) and hand the
+    freed memory back to the system."""
     _MEMO.clear()
+    pa.default_memory_pool().release_unused()
 
 
 def read_meta(info: datasets.DatasetInfo) -> dict:
