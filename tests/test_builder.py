@@ -190,6 +190,8 @@ def test_same_bytes_as_local_and_as_sample_are_different_sources(tmp_path):
 
     local, sample = identify(SourceSpec("local", sample_path())), identify(SourceSpec("sample"))
     assert local.sha256 == sample.sha256 and local.identity() != sample.identity()
-    b = CommunityAlignment(config_name="conversations", source="local", data_path=sample_path(), cache_dir=str(tmp_path))
+    b = CommunityAlignment(
+        config_name="conversations", source="local", data_path=sample_path(), cache_dir=str(tmp_path)
+    )
     b.download_and_prepare()
     assert read_meta(b.info)["synthetic"] is False  # not the sample's cache entry

@@ -49,10 +49,6 @@ def source_spec(args: argparse.Namespace):
     )
 
 
-def _source_kwargs(args: argparse.Namespace) -> dict:
-    return {k: v for k, v in source_spec(args).builder_kwargs().items() if k != "split_by"}
-
-
 def _load(args: argparse.Namespace):
     from .data.builder import load_prepared_table
     from .data.sources import resolve

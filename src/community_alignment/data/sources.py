@@ -172,11 +172,6 @@ def _still_there(skey: str) -> bool:
         return False
 
 
-def file_stamp(path: str) -> str:
-    """ "abspath|sha256": the content identity of a file (kept for callers of the v1 API)."""
-    return f"{os.path.abspath(path)}|{content_digest(path)}"
-
-
 # --- the Hub --------------------------------------------------------------------------------------
 
 
