@@ -361,10 +361,7 @@ def cmd_monoculture(args: argparse.Namespace) -> int:
         with open(os.path.join(d, "results.json"), encoding="utf-8") as f:
             c = json.load(f)["config"]
         scores[f"{c['model_name']} ({c['method']}, {c['conditioning']})"] = os.path.join(d, "scores.parquet")
-    spec = source_spec(args)
-    if spec.revision or spec.hub_file != "v1.1" or spec.split_by != "prompt":
-        raise CommandError("monoculture reads --source/--data-path only for now (no --revision/--hub-file/--split-by)")
-    out = run_monoculture(args.out, args.source, args.data_path, scores or None)
+    out = run_monoculture(args.out, source_spec(args), score_files=scores or None)
     h = out["human"]
     print(
         f"sets with ≥10 raters: {h['sets']}; annotator agreement {h.get('annotator_pair_agreement', float('nan')):.3f}; "

@@ -181,14 +181,16 @@ def report(human: dict, models: dict | None, synthetic: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def comparisons_frame(source: str = "sample", data_path: str | None = None) -> tuple[pd.DataFrame, bool]:
+def comparisons_frame(source="sample", data_path: str | None = None) -> tuple[pd.DataFrame, bool]:
     """All comparisons of a source (every split) with their candidate-set key."""
     from ..data.builder import read_meta
+    from ..data.sources import SourceSpec
     from ..pipeline.evaluate import set_keys
     from ..scoring.base import ComparisonBatch
     from ..training.data import DataSelection, load_config
 
-    dsd = load_config(DataSelection(source=source, data_path=data_path), "comparisons")
+    sel = DataSelection.from_spec(source) if isinstance(source, SourceSpec) else DataSelection(source, data_path)
+    dsd = load_config(sel, "comparisons")
     frames = []
     for ds in dsd.values():
         b = ComparisonBatch.from_dataset(ds)
@@ -199,9 +201,8 @@ def comparisons_frame(source: str = "sample", data_path: str | None = None) -> t
     return pd.concat(frames, ignore_index=True), bool(read_meta(dsd["train"].info)["synthetic"])
 
 
-def run(
-    out_dir: str, source: str = "sample", data_path: str | None = None, score_files: dict[str, str] | None = None
-) -> dict:
+def run(out_dir: str, source="sample", data_path: str | None = None, score_files: dict[str, str] | None = None) -> dict:
+    """`source`: a `SourceSpec`, or a source name with `data_path`."""
     from ..io_utils import atomic_write_json, atomic_write_text
 
     df, synthetic = comparisons_frame(source, data_path)
