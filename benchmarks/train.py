@@ -16,7 +16,7 @@ def main(argv=None) -> None:
     results = run(bench, training_args)
     if results is not None:
         print("\n" + terminal_summary(results))
-        print(f"\nwrote {bench.output_dir}/: results.json, scores.parquet, report.md, plots/, model/")
+        print(f"\nwrote {bench.output_dir}/: submission.parquet, results.json, report.md, plots/, model/")
 
 
 if __name__ == "__main__":

@@ -195,8 +195,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         args.model,
         "--method",
         args.method,
-        "--eval_split",
-        args.split,
+        "--track",
+        args.track,
         "--conditioning",
         args.conditioning,
         "--source",
@@ -205,13 +205,14 @@ def cmd_score(args: argparse.Namespace) -> int:
         args.name or "score",
         "--runs_dir",
         args.runs_dir,
-        "--split_by",
-        args.split_by,
         "--max_length",
         str(args.max_length),
+        "--bootstrap_resamples",
+        str(args.bootstrap_resamples),
     ]
     for flag, value in (
         ("--ref_model", args.ref_model),
+        ("--model_name", args.model_name),
         ("--data_path", args.data_path),
         ("--data_revision", args.revision),
         ("--model_revision", args.model_revision),
@@ -224,7 +225,20 @@ def cmd_score(args: argparse.Namespace) -> int:
     results = run(bench, training_args)
     if results is not None:
         print(terminal_summary(results))
-        print(f"wrote {bench.output_dir}/results.json")
+        print(f"wrote {bench.output_dir}/submission.parquet, results.json, report.md")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .protocol.evaluate import evaluate_submission, write_evaluation
+    from .results.report import terminal_summary
+
+    results = evaluate_submission(
+        args.submission, resamples=args.bootstrap_resamples, seed=args.seed, data_path=args.data_path
+    )
+    written = write_evaluation(results, args.out)
+    print(terminal_summary(results))
+    print(f"wrote {written['results']}, {written['report']}")
     return 0
 
 
@@ -356,19 +370,16 @@ def cmd_diversity(args: argparse.Namespace) -> int:
 def cmd_monoculture(args: argparse.Namespace) -> int:
     from .analysis.monoculture import run as run_monoculture
 
-    scores = {}
-    for d in args.runs or []:
-        with open(os.path.join(d, "results.json"), encoding="utf-8") as f:
-            c = json.load(f)["config"]
-        scores[f"{c['model_name']} ({c['method']}, {c['conditioning']})"] = os.path.join(d, "scores.parquet")
-    out = run_monoculture(args.out, source_spec(args), score_files=scores or None)
+    subs = list(args.submissions or []) + [os.path.join(d, "submission.parquet") for d in args.runs or []]
+    out = run_monoculture(args.out, args.source, args.data_path, subs or None, args.revision)
     h = out["human"]
+    fmt = lambda v: "–" if v is None or v != v else f"{v:.3f}"  # noqa: E731
     print(
-        f"sets with ≥10 raters: {h['sets']}; annotator agreement {h.get('annotator_pair_agreement', float('nan')):.3f}; "
-        f"plurality share {h.get('plurality_share', float('nan')):.3f}"
+        f"sets with ≥{h['min_set_annotators']} distinct raters: {h['sets']}; annotator agreement "
+        f"{fmt(h['pair_agreement'])}; plurality share {fmt(h['plurality_share'])}"
     )
     if out["models"]:
-        print(f"model-model agreement {out['models']['mean_model_agreement']:.3f}")
+        print(f"model-model agreement {fmt(out['models']['models']['mean_pairwise'])}")
     print(f"wrote {args.out}/report.md, monoculture.png, monoculture.json")
     return 0
 
@@ -418,16 +429,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", required=True, help="Hub id or local path (reward model, or DPO policy with --method dpo)"
     )
     p.add_argument("--model-revision")
+    p.add_argument("--model-name", help="the model's own name in the submission (default: the Hub id, or local/<name>)")
     p.add_argument("--method", choices=("reward", "dpo"), default="reward")
     p.add_argument("--ref-model", help="DPO reference model (default: --model itself)")
     p.add_argument("--beta", type=float, help="DPO β of the implicit reward")
     p.add_argument("--conditioning", choices=("none", "country", "demographics"), default="none")
-    p.add_argument("--split", choices=("validation", "test"), default="test")
-    p.add_argument("--max-eval-comparisons", type=int, help="random subset of the split (default 400; 0 = all)")
-    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--track", choices=("main", "en"), default="main", help="protocol track (the whole test split)")
+    p.add_argument(
+        "--max-eval-comparisons", type=int, help="random subset of the test split: a smoke run, never ranked"
+    )
+    p.add_argument("--max-length", type=int, default=384)
+    p.add_argument("--bootstrap-resamples", type=int, default=1000)
     p.add_argument("--name", help="run folder name (default: score)")
     p.add_argument("--runs-dir", default="runs")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "evaluate", help="recompute every number of a submission.parquet with the contract (results.json v2, report)"
+    )
+    p.add_argument("submission", help="a submission.parquet (scores + metadata)")
+    p.add_argument("--out", required=True, help="folder for results.json, report.md and plots")
+    p.add_argument("--data-path", help="the dataset file, for a submission made with --source local")
+    p.add_argument("--bootstrap-resamples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("validate", help="check results files (schema + semantics); exit 1 on any problem")
     p.add_argument("files", nargs="+", metavar="FILE", help="results.json files to check")
@@ -475,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("monoculture", help="human disagreement on ≥10-rater sets vs model agreement")
     _add_source_flags(p)
     p.set_defaults(source="sample")
-    p.add_argument("--runs", nargs="*", help="benchmark run folders (results.json + scores.parquet) to compare")
+    p.add_argument("--submissions", nargs="*", help="submission.parquet files of one protocol to compare")
+    p.add_argument("--runs", nargs="*", help="benchmark run folders (their submission.parquet) to compare")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_monoculture)
 
@@ -504,10 +530,11 @@ def main(argv: list[str] | None = None) -> int:
     from .data.export import ExportError
     from .data.schema import SchemaError
     from .data.sources import SourceError
+    from .protocol.submission import SubmissionError
 
     try:
         return args.func(args)
-    except (SchemaError, SourceError, ExportError, CommandError, OSError, ValueError) as e:
+    except (SchemaError, SourceError, SubmissionError, ExportError, CommandError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

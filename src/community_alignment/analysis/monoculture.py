@@ -1,5 +1,9 @@
 """Monoculture analysis: how much people disagree on the candidate sets many of them judged, and how
-much models agree with each other compared with how much annotators agree with each other."""
+alike models' picks are compared with how much annotators agree.
+
+Qualifying sets, annotator agreement and model–model agreement all come from the evaluation contract
+(`metrics.contract`): the leaderboard page shows the same numbers.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,13 @@ import os
 from itertools import combinations
 
 import numpy as np
-import pandas as pd
 
-from ..metrics.distributional import js_distance
+from ..metrics import contract, distributional
+from ..metrics.contract import EvalData
+from ..metrics.groups import MISSING
 
-GROUP_AXES = {
-    "country": "annotator_country",
-    "language": "assigned_lang",
-    "political": "annotator_political",
-    "gender": "annotator_gender",
-}
+GROUP_AXES = ("country", "language", "political", "gender")
+MIN_GROUP_RATERS = 3
 
 
 def _shares(choices: np.ndarray) -> np.ndarray:
@@ -24,91 +25,79 @@ def _shares(choices: np.ndarray) -> np.ndarray:
     return c / c.sum()
 
 
-def entropy_bits(p: np.ndarray) -> float:
-    p = p[p > 0]
-    return float(-(p * np.log2(p)).sum())
-
-
-def pair_agreement(choices: np.ndarray) -> float:
-    """Probability that two different raters of the set picked the same candidate."""
-    c = np.bincount(choices, minlength=4).astype(float)
-    n = c.sum()
-    return float((c * (c - 1)).sum() / (n * (n - 1))) if n > 1 else float("nan")
-
-
-def human_disagreement(df: pd.DataFrame, min_raters: int = 10, min_group: int = 3) -> dict:
-    """df: one row per comparison with set_key, chosen_index and group columns."""
-    sizes = df.groupby("set_key").size()
-    big = df[df.set_key.isin(sizes[sizes >= min_raters].index)]
-    out = {"min_raters": min_raters, "sets": int(big.set_key.nunique()), "raters": int(len(big))}
-    if not len(big):
-        return out
-    per_set = []
-    for key, g in big.groupby("set_key"):
-        ch = g.chosen_index.to_numpy(int)
-        p = _shares(ch)
-        row = {
-            "set_key": key,
-            "n": len(ch),
-            "entropy_bits": entropy_bits(p),
-            "plurality_share": float(p.max()),
-            "pair_agreement": pair_agreement(ch),
-        }
-        for axis, col in GROUP_AXES.items():
-            groups = [_shares(gg.chosen_index.to_numpy(int)) for _, gg in g.groupby(col) if len(gg) >= min_group]
-            pairs = [float(js_distance(a[None], b[None])[0]) for a, b in combinations(groups, 2)]
-            row[f"jsd_{axis}"] = float(np.mean(pairs)) if pairs else np.nan
-        per_set.append(row)
-    ps = pd.DataFrame(per_set)
-    out.update(
-        {
-            "mean_entropy_bits": float(ps.entropy_bits.mean()),
-            "max_entropy_bits": 2.0,
-            "plurality_share": float((ps.plurality_share * ps.n).sum() / ps.n.sum()),
-            "annotator_pair_agreement": float(ps.pair_agreement.mean()),
-            "between_group_jsd": {axis: float(ps[f"jsd_{axis}"].mean()) for axis in GROUP_AXES},
-            "between_group_sets": {axis: int(ps[f"jsd_{axis}"].notna().sum()) for axis in GROUP_AXES},
-        }
-    )
+def human_disagreement(data: EvalData, min_annotators: int = distributional.MIN_SET_ANNOTATORS) -> dict:
+    """On the sets judged by ≥ `min_annotators` distinct annotators: annotator agreement (contract) and
+    the mean Jensen–Shannon distance between groups' vote shares (groups with ≥ 3 raters of a set)."""
+    codes, n_sets = distributional.qualifying_sets(data.set_keys, data.annotators, min_annotators)
+    out = {"min_set_annotators": min_annotators, **contract.annotator_agreement(data.chosen, codes, n_sets)}
+    out["judgements"] = int((codes >= 0).sum())
+    between, counted = {}, {}
+    for axis in GROUP_AXES:
+        labels = np.asarray(data.groups.get(axis, np.full(len(data), MISSING)), dtype=object)
+        per_set = []
+        for s in range(n_sets):
+            rows = np.flatnonzero(codes == s)
+            shares = []
+            for g in sorted({x for x in labels[rows] if x != MISSING}, key=str):
+                ch = data.chosen[rows[labels[rows] == g]]
+                if len(ch) >= MIN_GROUP_RATERS:
+                    shares.append(_shares(ch))
+            pairs = [float(distributional.js_distance(a, b)) for a, b in combinations(shares, 2)]
+            if pairs:
+                per_set.append(float(np.mean(pairs)))
+        between[axis] = float(np.mean(per_set)) if per_set else float("nan")
+        counted[axis] = len(per_set)
+    out["between_group_jsd"] = between
+    out["between_group_sets"] = counted
     return out
 
 
-def load_scores(paths: dict[str, str]) -> dict[str, pd.DataFrame]:
-    return {label: pd.read_parquet(p) for label, p in paths.items()}
+def all_comparisons(
+    source: str = "sample", data_path: str | None = None, revision: str | None = None
+) -> tuple[EvalData, bool]:
+    """Every comparison of a source (all splits) as contract data, and whether it is synthetic."""
+    from ..data.builder import read_meta
+    from ..protocol.truth import split_truth
+    from ..training.data import DataSelection, load_config
+
+    dsd = load_config(DataSelection(source=source, data_path=data_path, revision=revision), "comparisons")
+    parts = [split_truth(ds).data for ds in dsd.values()]
+    merged = EvalData(
+        chosen=np.concatenate([p.chosen for p in parts]),
+        present=np.concatenate([p.present for p in parts]),
+        annotators=np.concatenate([p.annotators for p in parts]),
+        prompts=np.concatenate([p.prompts for p in parts]),
+        same_text=np.concatenate([p.same_text for p in parts]),
+        set_keys=np.concatenate([p.set_keys for p in parts]),
+        groups={a: np.concatenate([p.groups[a] for p in parts]) for a in parts[0].groups},
+        ids=np.concatenate([p.ids for p in parts]),
+    )
+    return merged, bool(read_meta(dsd["train"].info)["synthetic"])
 
 
-def model_agreement(scores: dict[str, pd.DataFrame], min_raters: int = 10) -> dict:
-    """Top-pick agreement between models vs between annotators; each model's match with annotators per group."""
-    picks = {}
-    base = None
-    for label, df in scores.items():
-        s = df[[f"score_model_{x}" for x in "abcd"]].to_numpy(dtype=float)
-        picks[label] = pd.Series(np.nanargmax(np.where(np.isnan(s), -np.inf, s), 1), index=df.comparison_id)
-        base = df if base is None else base
-    labels = list(picks)
-    matrix = [[float((picks[a] == picks[b].reindex(picks[a].index)).mean()) for b in labels] for a in labels]
-    off = [matrix[i][j] for i in range(len(labels)) for j in range(len(labels)) if i != j]
-    sizes = base.groupby("set_key").size()
-    big = base[base.set_key.isin(sizes[sizes >= min_raters].index)]
-    ann = [pair_agreement(g.chosen_index.to_numpy(int)) for _, g in big.groupby("set_key")]
-    match = {}
-    for label in labels:
-        hit = picks[label].reindex(big.comparison_id).to_numpy() == big.chosen_index.to_numpy()
-        match[label] = {
-            "overall": float(hit.mean()) if len(hit) else float("nan"),
-            "by_country": {
-                c: float(hit[(big.annotator_country == c).to_numpy()].mean())
-                for c in sorted(big.annotator_country.unique())
-            },
-        }
-    return {
-        "models": labels,
-        "matrix": matrix,
-        "mean_model_agreement": float(np.mean(off)) if off else float("nan"),
-        "annotator_pair_agreement": float(np.mean(ann)) if ann else float("nan"),
-        "sets": int(big.set_key.nunique()),
-        "match": match,
-    }
+def model_view(submissions: list[str], data_path: str | None = None) -> dict:
+    """The contract's monoculture view of several submissions of one protocol (the same test split)."""
+    from ..protocol.evaluate import check_against_truth, truth_for
+    from ..protocol.submission import read_submission
+
+    subs = [read_submission(p) for p in submissions]
+    ids = {s.metadata["protocol"]["id"] for s in subs}
+    if len(ids) > 1:
+        raise ValueError(f"the submissions belong to different protocols ({sorted(ids)}): compare like with like")
+    truth = truth_for(subs[0], data_path)
+    scores = {}
+    for s in subs:
+        rows, aligned = check_against_truth(s, truth)
+        full = np.full((len(truth.test.turn), 4), np.nan)
+        full[rows] = aligned
+        m = s.metadata["model"]
+        label = f"{m['name']} ({m['method']}, {m['conditioning']})"
+        if label in scores:
+            label = f"{label} [{os.path.basename(os.path.dirname(os.path.abspath(s.path))) or s.path}]"
+        scores[label] = full
+    covered = np.isfinite(np.stack(list(scores.values()))).any(-1).all(0)
+    data = truth.test.data.select(np.flatnonzero(covered))
+    return contract.monoculture_view(data, {k: v[covered] for k, v in scores.items()})
 
 
 def figure(human: dict, models: dict | None, path: str) -> str:
@@ -120,18 +109,18 @@ def figure(human: dict, models: dict | None, path: str) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     ax = axes[0]
     bars = {
-        "annotator vs annotator": human.get("annotator_pair_agreement", np.nan),
-        "plurality share (one answer for all)": human.get("plurality_share", np.nan),
+        "annotator vs annotator": human.get("pair_agreement") or np.nan,
+        "plurality share (one answer for all)": human.get("plurality_share") or np.nan,
     }
-    if models and len(models["models"]) > 1:
-        bars["model vs model"] = models["mean_model_agreement"]
+    if models and len(models["models"]["models"]) > 1:
+        bars["model vs model"] = models["models"]["mean_pairwise"]
     ax.bar(range(len(bars)), list(bars.values()), color=["#4c72b0", "#8c8c8c", "#c44e52"][: len(bars)])
     ax.set_xticks(range(len(bars)), list(bars), rotation=15, ha="right", fontsize=8)
     ax.set_ylim(0, 1)
     ax.set_title("Agreement on the same candidate set", fontsize=10)
     ax = axes[1]
     jsd = human.get("between_group_jsd", {})
-    ax.bar(range(len(jsd)), list(jsd.values()), color="#55a868")
+    ax.bar(range(len(jsd)), [v if v == v else 0 for v in jsd.values()], color="#55a868")
     ax.set_xticks(range(len(jsd)), list(jsd))
     ax.set_title("Between-group disagreement (mean JSD, base 2)", fontsize=10)
     fig.tight_layout()
@@ -141,18 +130,21 @@ def figure(human: dict, models: dict | None, path: str) -> str:
 
 
 def report(human: dict, models: dict | None, synthetic: bool) -> str:
+    from ..results.report import md_escape
+
     f = lambda v: "–" if v is None or v != v else f"{100 * v:.1f}%"  # noqa: E731
     lines = ["# Monoculture analysis", ""]
     if synthetic:
         lines += ["> Computed on the synthetic sample (groups generated to disagree by country).", ""]
     lines += [
-        f"Candidate sets with ≥ {human['min_raters']} raters: **{human['sets']}** ({human['raters']} judgements).",
+        f"Candidate sets judged by ≥ {human['min_set_annotators']} distinct annotators (all splits): "
+        f"**{human['sets']}** ({human['judgements']} judgements).",
         "",
     ]
     if human["sets"]:
         lines += [
             f"- Mean entropy of the human choice: {human['mean_entropy_bits']:.2f} bits (max 2).",
-            f"- Two annotators of the same set agree {f(human['annotator_pair_agreement'])} of the time.",
+            f"- Two annotators of the same set agree {f(human['pair_agreement'])} of the time.",
             f"- The single most popular pick serves {f(human['plurality_share'])} of annotators: the best a "
             "one-size-fits-all model can do on these sets.",
             "- Between-group disagreement (mean Jensen–Shannon distance between the groups' vote shares): "
@@ -162,54 +154,38 @@ def report(human: dict, models: dict | None, synthetic: bool) -> str:
             "",
         ]
     if models:
+        a, mm = models["annotators"], models["models"]
         lines += [
-            "## Models",
+            "## Models (the test split of their protocol)",
             "",
-            f"On {models['sets']} sets with ≥ 10 raters in the scored split: models agree with each "
-            f"other {f(models['mean_model_agreement'])} of the time; annotators agree with each other "
-            f"{f(models['annotator_pair_agreement'])}.",
+            f"On {a['sets']} sets with ≥ {models['min_set_annotators']} distinct raters: models pick the same candidate "
+            f"{f(mm['mean_pairwise'])} of the time (mean over model pairs, shared comparisons only); two annotators "
+            f"agree {f(a['pair_agreement'])}.",
             "",
-            "| model | matches annotators | " + " | ".join(next(iter(models["match"].values()))["by_country"]) + " |",
-            "|---|---|" + "---|" * len(next(iter(models["match"].values()))["by_country"]),
+            "| model | agreement with annotators (top-1 on these sets) |",
+            "|---|---|",
         ]
-        for label, m in models["match"].items():
-            lines.append(
-                f"| {label} | {f(m['overall'])} | " + " | ".join(f(v) for v in m["by_country"].values()) + " |"
-            )
+        lines += [f"| {md_escape(k)} | {f(v)} |" for k, v in models["model_matches_annotators"].items()]
         lines.append("")
     lines.append("![monoculture](monoculture.png)")
     return "\n".join(lines) + "\n"
 
 
-def comparisons_frame(source="sample", data_path: str | None = None) -> tuple[pd.DataFrame, bool]:
-    """All comparisons of a source (every split) with their candidate-set key."""
-    from ..data.builder import read_meta
-    from ..data.sources import SourceSpec
-    from ..pipeline.evaluate import set_keys
-    from ..scoring.base import ComparisonBatch
-    from ..training.data import DataSelection, load_config
-
-    sel = DataSelection.from_spec(source) if isinstance(source, SourceSpec) else DataSelection(source, data_path)
-    dsd = load_config(sel, "comparisons")
-    frames = []
-    for ds in dsd.values():
-        b = ComparisonBatch.from_dataset(ds)
-        df = pd.DataFrame({k: b.columns[k] for k in ("comparison_id", *GROUP_AXES.values())})
-        df["chosen_index"] = b.chosen
-        df["set_key"] = set_keys(b)
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True), bool(read_meta(dsd["train"].info)["synthetic"])
-
-
-def run(out_dir: str, source="sample", data_path: str | None = None, score_files: dict[str, str] | None = None) -> dict:
-    """`source`: a `SourceSpec`, or a source name with `data_path`."""
+def run(
+    out_dir: str,
+    source: str = "sample",
+    data_path: str | None = None,
+    submissions: list[str] | None = None,
+    revision: str | None = None,
+) -> dict:
     from ..io_utils import atomic_write_json, atomic_write_text
+    from ..results.io import clean_json
 
-    df, synthetic = comparisons_frame(source, data_path)
-    human = human_disagreement(df)
-    models = model_agreement(load_scores(score_files)) if score_files else None
+    data, synthetic = all_comparisons(source, data_path, revision)
+    human = human_disagreement(data)
+    models = model_view(submissions, data_path) if submissions else None
     os.makedirs(out_dir, exist_ok=True)
     figure(human, models, os.path.join(out_dir, "monoculture.png"))
     atomic_write_text(os.path.join(out_dir, "report.md"), report(human, models, synthetic))
-    atomic_write_json(os.path.join(out_dir, "monoculture.json"), {"human": human, "models": models})
+    atomic_write_json(os.path.join(out_dir, "monoculture.json"), clean_json({"human": human, "models": models}))
     return {"human": human, "models": models}

@@ -93,3 +93,44 @@ def build_tiny_causal_lm(out_dir: str, texts: list[str], vocab_size: int = 2048,
     )
     Qwen2ForCausalLM(cfg).save_pretrained(out_dir, safe_serialization=True)
     return out_dir
+
+
+def weights_sha256(path: str) -> str | None:
+    """SHA-256 over a local model folder's safetensors files (sorted by name): the identity of weights
+    that have no Hub revision (a locally trained model)."""
+    import glob
+    import hashlib
+
+    files = sorted(glob.glob(os.path.join(path, "*.safetensors"))) if os.path.isdir(path) else []
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for f in files:
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def resolved_revision(name: str, revision: str | None) -> str | None:
+    """The 40-hex commit a Hub model id resolves to (from the local HF cache, or the Hub when
+    reachable); None for a local folder or when it cannot be resolved (recorded as unknown)."""
+    import re
+
+    if os.path.isdir(name):
+        return None
+    if revision and re.fullmatch(r"[0-9a-f]{40}", revision):
+        return revision
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(name, "config.json", revision=revision)
+        if isinstance(cached, str):
+            m = re.search(r"snapshots/([0-9a-f]{40})/", cached)
+            if m:
+                return m.group(1)
+        from huggingface_hub import HfApi
+
+        return HfApi().model_info(name, revision=revision).sha
+    except Exception:  # offline, gated, not on the Hub: the revision stays unknown (None)
+        return None

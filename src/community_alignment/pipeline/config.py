@@ -1,36 +1,56 @@
-"""Benchmark arguments (TRL style: a dataclass parsed by TrlParser with TRL's own trainer config)."""
+"""Benchmark arguments (TRL style: one dataclass parsed by TrlParser together with TRL's own trainer
+config: `RewardConfig` for `--method reward`, `DPOConfig` for `--method dpo`)."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import os
 from dataclasses import dataclass, field
+
+from ..protocol.tracks import TRACKS
+from ..scoring.registry import TRAINABLE
+from ..training.conditioning import CONDITIONING
 
 
 @dataclass
 class BenchmarkArguments:
     """What to train and how to evaluate it. TRL's RewardConfig / DPOConfig fields pass through."""
 
-    method: str = field(default="reward", metadata={"help": "reward (sequence classifier) or dpo"})
+    method: str = field(default="reward", metadata={"help": f"one of {TRAINABLE} (the trainer config follows it)"})
     model: str = field(
         default="default",
         metadata={
-            "help": "Hub id or local path; default: all-MiniLM-L6-v2 (reward) or a tiny locally built causal LM (dpo)"
+            "help": "Hub id or local path of the starting model; default: all-MiniLM-L6-v2 (reward) or a tiny "
+            "locally built causal LM (dpo)"
         },
     )
     model_revision: str | None = field(default=None, metadata={"help": "revision of --model"})
+    model_name: str | None = field(
+        default=None,
+        metadata={"help": "the trained model's own name in the submission (default: local/<name>)"},
+    )
     ref_model: str | None = field(default=None, metadata={"help": "DPO reference model (default: the starting policy)"})
-    conditioning: str = field(default="none", metadata={"help": "none | country | demographics"})
+    conditioning: str = field(default="none", metadata={"help": " | ".join(CONDITIONING)})
+    placebo_seed: int | None = field(
+        default=None,
+        metadata={"help": "placebo arm: each annotator's profile replaced by another's (seeded permutation)"},
+    )
+    track: str = field(
+        default="main", metadata={"help": "protocol track: main | en (a subsample/filter makes it smoke)"}
+    )
     source: str = field(default="sample", metadata={"help": "hub | local | sample"})
     data_path: str | None = field(default=None, metadata={"help": "CSV/parquet for source=local"})
     data_revision: str | None = field(default=None, metadata={"help": "Hub revision of the dataset"})
-    split_by: str = field(default="prompt", metadata={"help": "prompt | annotator"})
-    countries: list[str] | None = field(default=None, metadata={"help": "keep only these countries"})
+    split_by: str = field(default="prompt", metadata={"help": "prompt | annotator (set by the track)"})
+    countries: list[str] | None = field(default=None, metadata={"help": "keep only these countries (train/val/test)"})
     languages: list[str] | None = field(default=None, metadata={"help": "keep only these assigned languages"})
     turns: list[int] | None = field(default=None, metadata={"help": "keep only these turns (1-4)"})
-    max_train_pairs: int | None = field(default=2400, metadata={"help": "random subset of train pairs (None: all)"})
-    max_eval_comparisons: int | None = field(default=400, metadata={"help": "random subset of the eval split"})
-    max_val_comparisons: int | None = field(default=200, metadata={"help": "validation subset (temperature fit)"})
-    eval_split: str = field(default="test", metadata={"help": "split to report (test; validation fits T)"})
+    max_train_pairs: int | None = field(default=1200, metadata={"help": "random subset of train pairs (0/None: all)"})
+    max_eval_comparisons: int | None = field(
+        default=None, metadata={"help": "random subset of the test split: makes the run a smoke run (never ranked)"}
+    )
+    max_val_comparisons: int | None = field(default=300, metadata={"help": "validation subset (temperature fit)"})
     name: str = field(default="default", metadata={"help": "results go to <runs_dir>/<name>/"})
     runs_dir: str = field(default="runs")
     score_batch_size: int = field(default=32)
@@ -43,21 +63,33 @@ class BenchmarkArguments:
 
     def __post_init__(self):
         choices = {
-            "method": ("reward", "dpo"),
-            "conditioning": ("none", "country", "demographics"),
+            "method": TRAINABLE,
+            "conditioning": CONDITIONING,
             "source": ("hub", "local", "sample"),
             "split_by": ("prompt", "annotator"),
-            "eval_split": ("validation", "test"),
+            "track": tuple(t for t in TRACKS if t != "smoke"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"--{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        track_split = TRACKS[self.track].split_by
+        if track_split:
+            self.split_by = track_split
 
     @property
     def output_dir(self) -> str:
-        import os
-
         return os.path.join(self.runs_dir, self.name)
+
+    @property
+    def smoke(self) -> bool:
+        """A subsampled or filtered evaluation (beyond the track's own definition): never ranked."""
+        track_languages = TRACKS[self.track].languages
+        languages = self.languages and tuple(sorted(self.languages)) != tuple(sorted(track_languages or ()))
+        return bool(self.max_eval_comparisons or self.countries or self.turns or languages)
+
+    @property
+    def evaluated_track(self) -> str:
+        return "smoke" if self.smoke else self.track
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -69,24 +101,36 @@ def _output_dir(training_args, output_dir: str):
     return training_args
 
 
+def method_of(argv: list[str]) -> str:
+    """The method a command line asks for, the way the full parse will read it: `--method X`,
+    `--method=X`, or `method:` in the `--config` YAML (the command line wins)."""
+    import yaml
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--method")
+    pre.add_argument("--config")
+    known, _ = pre.parse_known_args(argv)
+    method = known.method
+    if method is None and known.config:
+        with open(known.config, encoding="utf-8") as f:
+            method = (yaml.safe_load(f) or {}).get("method")
+    method = method or "reward"
+    if method not in TRAINABLE:
+        raise ValueError(f"--method must be one of {TRAINABLE}, got {method!r}")
+    return method
+
+
 def parse_args(argv: list[str] | None = None):
     """(BenchmarkArguments, RewardConfig | DPOConfig) from the command line ⊕ an optional --config YAML."""
     import sys
 
-    import yaml
+    import torch
     from trl import DPOConfig, RewardConfig, TrlParser
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    method = "reward"
-    if "--config" in argv:
-        with open(argv[argv.index("--config") + 1]) as f:
-            method = (yaml.safe_load(f) or {}).get("method", method)
-    if "--method" in argv:
-        method = argv[argv.index("--method") + 1]
+    method = method_of(argv)
     config_cls = DPOConfig if method == "dpo" else RewardConfig
     parser = TrlParser((BenchmarkArguments, config_cls))
-    import torch
-
     fields = {f.name for f in dataclasses.fields(config_cls)}
     defaults = dict(
         report_to="none",
@@ -98,12 +142,16 @@ def parse_args(argv: list[str] | None = None):
         seed=0,
         output_dir="trainer_output",
         disable_tqdm=False,
-        max_length=128,
+        max_length=384,
     )
     # TRL turns checkpointing on by default; it only slows small models down.
     defaults["activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"] = False
+    if method == "reward":  # batches of similar lengths: far less padding (the encoder records "length")
+        defaults.update(train_sampling_strategy="group_by_length", length_column_name="length")
     if not torch.cuda.is_available():  # TRL defaults to bf16, which the config rejects on a CPU-only machine
         defaults.update(use_cpu=True, bf16=False)
     parser.set_defaults(**defaults)
     bench, training_args = parser.parse_args_and_config(argv)
+    if bench.method != method:  # cannot happen through method_of, but a YAML/CLI mix must never diverge silently
+        raise ValueError(f"--method {bench.method!r} does not match the trainer config chosen for {method!r}")
     return bench, _output_dir(training_args, bench.output_dir + "/trainer")

@@ -1,5 +1,5 @@
-"""Write and read results: results.json (validated against the shipped JSON Schema, written
-atomically, NaN → null) and scores.parquet (the four candidate scores of every scored comparison)."""
+"""Write and read results.json (schema v2: validated against the shipped JSON Schema, written
+atomically, NaN → null), and the provenance helpers every artefact records."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ from importlib import resources
 
 import numpy as np
 
-from ..io_utils import atomic_write_bytes, atomic_write_json
+from ..io_utils import atomic_write_json
+from .types import Results
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+class ResultsVersionError(ValueError):
+    """A results file of another schema version."""
 
 
 def load_schema() -> dict:
@@ -43,37 +48,34 @@ def schema_errors(results: dict) -> list[tuple[str, str]]:
     return [("/" + "/".join(map(str, e.absolute_path)), e.message) for e in validator.iter_errors(results)]
 
 
-def validate_schema(results: dict) -> list[str]:
-    """JSON-Schema problems as 'path: message' strings (empty when valid)."""
-    return [f"{path[1:] or '(root)'}: {msg}" for path, msg in schema_errors(results)]
+def to_json(results: Results | dict) -> dict:
+    return clean_json(results.to_dict() if isinstance(results, Results) else results)
 
 
-def write_results(path: str, results: dict) -> dict:
-    results = clean_json(results)
-    problems = validate_schema(results)
+def write_results(path: str, results: Results | dict) -> dict:
+    data = to_json(results)
+    problems = schema_errors(data)
     if problems:
-        raise ValueError("results do not match schema v1:\n" + "\n".join(problems))
-    atomic_write_json(path, results)
-    return results
+        raise ValueError(
+            f"results do not match schema v{SCHEMA_VERSION}:\n"
+            + "\n".join(f"{p or '/'}: {m}" for p, m in problems[:20])
+        )
+    atomic_write_json(path, data)
+    return data
 
 
-def write_scores(path: str, ids: dict[str, np.ndarray], scores: dict[str, np.ndarray]) -> None:
-    """Parquet with the comparison ids/metadata and, per scorer, its four scores (score_<name>_a..d)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    cols = {k: pa.array(list(v)) for k, v in ids.items()}
-    for name, s in scores.items():
-        for j, x in enumerate("abcd"):
-            cols[f"score_{name}_{x}"] = pa.array(np.asarray(s)[:, j], pa.float64())
-    sink = pa.BufferOutputStream()
-    pq.write_table(pa.table(cols), sink)
-    atomic_write_bytes(path, sink.getvalue().to_pybytes())
-
-
-def read_results(path: str) -> dict:
+def read_results(path: str) -> Results:
+    """Read a schema-v2 results.json; an older file gets a clear message (re-evaluate it)."""
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        data = json.load(f)
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise ResultsVersionError(
+            f"{path}: results schema v{version}, this package reads v{SCHEMA_VERSION}. Results are recomputed "
+            "from scores: run `community-alignment evaluate runs/<name>/submission.parquet --out DIR` "
+            "(a v1 run has no submission.parquet: re-run the benchmark, which writes one)."
+        )
+    return Results.from_dict(data)
 
 
 def package_versions() -> dict[str, str | None]:
@@ -105,4 +107,5 @@ def git_sha() -> str | None:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    sha = out.stdout.strip() if out.returncode == 0 else ""
+    return sha if len(sha) == 40 else None

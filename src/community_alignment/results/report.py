@@ -1,122 +1,237 @@
-"""report.md and the terminal summary, rendered from results.json alone."""
+"""report.md and the terminal summary, rendered from typed results alone (every number comes from the
+contract; strings from a submission are escaped)."""
 
 from __future__ import annotations
 
-from ..metrics.groups import AXES
+import re
 
-HEADLINE = ("top1_accuracy", "country")
+from ..metrics.contract import HEADLINE, headline_of
+from .types import Estimate, Results, ScorerBlock
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~=-])")
 
 
-def _f(v, pct=True) -> str:
-    if v is None or v != v:
+def md_escape(s) -> str:
+    """Text safe inside a Markdown table cell: no link, image, HTML, emphasis or cell break survives."""
+    text = " ".join(str(s).split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def pct(v) -> str:
+    return "–" if v is None or v != v else f"{100 * v:.1f}"
+
+
+def num(v, digits: int = 3) -> str:
+    return "–" if v is None or v != v else f"{v:.{digits}f}"
+
+
+def est(e: Estimate, as_pct: bool = True) -> str:
+    f = pct if as_pct else num
+    if e.value != e.value:
         return "–"
-    return f"{100 * v:.1f}" if pct else f"{v:.3f}"
+    if e.ci_low != e.ci_low:
+        return f(e.value)
+    return f"{f(e.value)} [{f(e.ci_low)}, {f(e.ci_high)}]"
 
 
-def _est(e: dict) -> str:
-    if e["value"] is None:
-        return "–"
-    lo, hi = e.get("ci_low"), e.get("ci_high")
-    return f"{100 * e['value']:.1f} [{_f(lo)}, {_f(hi)}]" if lo is not None else _f(e["value"])
+def scorer_label(results: Results, name: str) -> str:
+    return f"{results.submission['model']['name']} (model)" if name == "model" else name
 
 
-def headline_rows(results: dict) -> list[list[str]]:
-    """One row per scorer: top-1 (micro, macro / worst / gap over countries), pairwise, NLL, 1−JSD, ECE."""
-    rows = []
-    entries = [(results["config"]["model_name"] + " (model)", results)]
-    entries += [(name, ref) for name, ref in results["reference"].items()]
-    for name, r in entries:
-        s = r["summary"]["country"]["top1_accuracy"]
-        o = r["overall"]
-        rows.append(
-            [
-                name,
-                _f(o["top1_accuracy"]["value"]),
-                _f(s["macro"]),
-                f"{_f(s['worst'])} ({s['worst_group'] or '–'})",
-                _f(s["gap"]),
-                _f(o["pairwise_accuracy"]["value"]),
-                _f(o["nll"]["value"], pct=False),
-                _f(r["distributional"]["value"], pct=False),
-                _f(o.get("ece"), pct=False),
-            ]
-        )
-    return rows
+HEADER = [
+    "scorer",
+    "top-1 [95% CI]",
+    "top-1 macro (countries)",
+    "worst country",
+    "gap",
+    "pairwise",
+    "AUC",
+    "NLL",
+    "1−JSD",
+    "ECE",
+]
 
 
-HEADER = ["scorer", "top-1", "top-1 macro (countries)", "worst country", "gap", "pairwise", "NLL", "1−JSD", "ECE"]
+def headline_row(label: str, b: ScorerBlock) -> list[str]:
+    s = b.axes[HEADLINE["axis"]].top1_accuracy if HEADLINE["axis"] in b.axes else None
+    return [
+        label,
+        est(b.overall.top1_accuracy),
+        est(headline_of(b)),
+        f"{est(s.worst)} ({s.worst_group or '–'})" if s else "–",
+        est(s.gap) if s else "–",
+        pct(b.overall.pairwise_accuracy.value),
+        pct(b.overall.pairwise_auc.value),
+        num(b.overall.nll.value),
+        est(b.distributional.fit, as_pct=False),
+        num(b.overall.ece),
+    ]
 
 
-def terminal_summary(results: dict) -> str:
-    rows = [HEADER, *headline_rows(results)]
+def headline_rows(results: Results) -> list[list[str]]:
+    return [headline_row(md_escape(scorer_label(results, n)), b) for n, b in results.scorers.items()]
+
+
+def terminal_summary(results: Results) -> str:
+    rows = [HEADER] + [headline_row(scorer_label(results, n), b) for n, b in results.scorers.items()]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    p = results.protocol
+    h = results.headline
+    lines.insert(
+        0,
+        f"protocol {p['id']} ({'ranked' if p['ranked'] else 'NOT ranked'}); {p['evaluated']} comparisons, "
+        f"{p['annotators']} annotators, {p['prompt_groups']} prompt groups, {p['qualifying_sets']} sets with ≥ "
+        f"{results.settings['min_set_annotators']} raters\nheadline ({h['name']}): {est(Estimate(h['value'], h['ci_low'], h['ci_high']))}\n",
+    )
     return "\n".join(lines)
 
 
-def _md_table(header, rows) -> str:
+def _table(header, rows) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(out + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
 
 
-def render_report(results: dict, plots: dict[str, str]) -> str:
-    cfg = results["config"]
-    ds = cfg["dataset"]
-    parts = [f"# Community Alignment benchmark: {cfg['model_name']}", ""]
+def render_report(results: Results, plots: dict[str, str]) -> str:
+    p, sub, st = results.protocol, results.submission, results.settings
+    m = sub.get("model", {})
+    ds = p["dataset"]
+    parts = [f"# Community Alignment benchmark: {md_escape(m.get('name', '?'))}", ""]
     if ds["synthetic"]:
-        parts.append("> **Synthetic data.** Evaluated on the embedded synthetic sample, not the real dataset.\n")
-    parts.append(
-        f"Method `{cfg['method']}`, conditioning `{cfg['conditioning']}`, dtype `{cfg['model_dtype']}`"
-        + (f", reference `{cfg['ref_model']}`, β = {cfg['beta']}" if cfg.get("ref_model") else "")
-        + f". Split `{ds['split']}` ({ds['comparisons']} comparisons, split by {ds['split_by']}, fingerprint "
-        f"`{ds['split_fingerprint'][:16]}…`). 95% CIs: bootstrap over annotators. Tie policy: {cfg['tie_policy']}. "
-        f"NLL uses a softmax temperature fitted on validation (T = {results['temperature']:.3g})."
-    )
-    parts += ["", "## Headline", "", _md_table(HEADER, headline_rows(results)), ""]
-    sig = results.get("significance", {})
-    for ref, groups in sig.get("against", {}).items():
-        better = [g for g, r in groups.items() if r["significant"] and r["difference"] > 0]
-        worse = [g for g, r in groups.items() if r["significant"] and r["difference"] < 0]
-        parts.append(
-            f"- vs `{ref}` (top-1 by country, Holm-corrected): significantly better in "
-            f"{', '.join(better) or 'no group'}; worse in {', '.join(worse) or 'no group'}."
-        )
-    parts.append("")
-    for axis in AXES:
-        if axis not in results["results"]:
-            continue
-        groups = results["results"][axis]["groups"]
-        header = ["group", "n", "top-1 [95% CI]", "pairwise [95% CI]", "NLL"]
-        header += [f"{name} top-1" for name in results["reference"]]
+        parts += ["> **Synthetic data.** Evaluated on the embedded synthetic sample, not the real dataset.", ""]
+    if not p["ranked"]:
+        parts += [f"> **Track `{p['track']}`: not ranked** (a subsampled or filtered evaluation).", ""]
+    h = results.headline
+    parts += [
+        f"Protocol `{md_escape(p['id'])}` (version {p['version']}, track `{p['track']}`): {p['evaluated']} comparisons "
+        f"({p.get('uninformative', 0)} with fewer than two competing candidates left out), {p['annotators']} annotators, "
+        f"{p['prompt_groups']} prompt groups; split by {ds['split_by']}, test fingerprint `{ds['fingerprint'][:16]}…`.",
+        "",
+        f"Model: method `{md_escape(m.get('method'))}`, conditioning `{md_escape(m.get('conditioning'))}`, base "
+        f"`{md_escape(m.get('base_model'))}`, dtype `{md_escape(m.get('dtype'))}`, max length {m.get('max_length')}, "
+        f"temperature {num(m.get('temperature'))} (fitted on validation by the submitter)"
+        + (f", reference `{md_escape(m.get('ref_model'))}`, β = {m.get('beta')}" if m.get("ref_model") else "")
+        + f". Submission sha256 `{sub.get('sha256', '')[:16]}…`.",
+        "",
+        f"**Headline — {h['name']}: {est(Estimate(h['value'], h['ci_low'], h['ci_high']))}.** 95% CIs: {st['ci']} "
+        f"({st['resamples']} replicates). Tie policy: {st['tie_policy']}. Groups enter macro / worst / gap with ≥ "
+        f"{st['min_group_annotators']} distinct annotators. References' accuracy metrics are expected values "
+        "(random: exactly 1/k; oracles: under the generator's true choice probabilities).",
+        "",
+    ]
+    trunc = sub.get("truncation") or {}
+    if trunc.get("candidates"):
+        whole = trunc.get("candidates_whole", 0) / trunc["candidates"]
+        kept = trunc.get("candidate_tokens_kept", 0) / max(trunc.get("candidate_tokens", 1), 1)
+        parts += [
+            f"What the model saw: {pct(whole)}% of candidates whole, {pct(kept)}% of candidate tokens kept, "
+            f"{trunc.get('truncated', 0)} of {trunc.get('sequences', 0)} sequences truncated (max length {m.get('max_length')}).",
+            "",
+        ]
+    parts += ["## Headline", "", _table(HEADER, headline_rows(results)), ""]
+    if results.versus:
         rows = []
-        for g, b in groups.items():
-            row = [g, b["n"], _est(b["top1_accuracy"]), _est(b["pairwise_accuracy"]), _f(b["nll"]["value"], pct=False)]
-            for ref in results["reference"].values():
-                rb = ref["groups"].get(axis, {}).get(g)
-                row.append(_f(rb["top1_accuracy"]["value"]) if rb else "–")
+        for ref, d in results.versus.items():
+            ov, mac = d.get("overall"), d.get("macro")
+            sig = [
+                k.split(" / ", 1)[1] for k, x in d.items() if " / " in k and x.significant and x.difference.value > 0
+            ]
+            worse = [
+                k.split(" / ", 1)[1] for k, x in d.items() if " / " in k and x.significant and x.difference.value < 0
+            ]
+            rows.append(
+                [
+                    md_escape(ref),
+                    f"{est(ov.difference)} (p = {num(ov.p, 4)})" if ov else "–",
+                    f"{est(mac.difference)} (p = {num(mac.p, 4)})" if mac else "–",
+                    md_escape(", ".join(sig) or "none"),
+                    md_escape(", ".join(worse) or "none"),
+                ]
+            )
+        parts += [
+            "## Model − reference (paired, same replicates)",
+            "",
+            _table(
+                [
+                    "reference",
+                    "top-1 difference",
+                    "macro difference",
+                    "countries better (Holm)",
+                    "countries worse (Holm)",
+                ],
+                rows,
+            ),
+            "",
+        ]
+    if results.noise_floor:
+        floors = ", ".join(
+            f"{a.replace('_', ' ')} {pct(v['mean_gap'])} (95th pct {pct(v['p95_gap'])})"
+            for a, v in results.noise_floor.items()
+            if v["mean_gap"] == v["mean_gap"]
+        )
+        parts += [
+            f"Noise floor — the top-1 gap a scorer with no signal shows by chance (mean over {next(iter(results.noise_floor.values()))['draws']} draws): {floors}.",
+            "",
+        ]
+    model = results.model
+    refs = [(n, b) for n, b in results.scorers.items() if n != "model"]
+    for axis, block in model.axes.items():
+        header = ["group", "n", "annotators", "top-1 [95% CI]", "pairwise [95% CI]", "NLL"] + [
+            md_escape(n) for n, _ in refs
+        ]
+        rows = []
+        for g, b in block.groups.items():
+            row = [
+                md_escape(g) + ("" if b.eligible else " ⁽*⁾"),
+                b.n,
+                b.annotators,
+                est(b.top1_accuracy),
+                est(b.pairwise_accuracy),
+                num(b.nll.value),
+            ]
+            for _, rb in refs:
+                gb = rb.axes.get(axis).groups.get(g) if axis in rb.axes else None
+                row.append(pct(gb.top1_accuracy.value) if gb else "–")
             rows.append(row)
-        s = results["summary"][axis]["top1_accuracy"]
+        s = block.top1_accuracy
+        floor = results.noise_floor.get(axis, {})
         parts += [
             f"## By {axis.replace('_', ' ')}",
             "",
-            f"Top-1 macro {_f(s['macro'])}, worst {_f(s['worst'])} ({s['worst_group']}), gap {_f(s['gap'])} "
-            f"(groups with n ≥ {results['summary'][axis]['min_group_n']}).",
+            f"Top-1 macro {est(s.macro)}, worst {est(s.worst)} ({md_escape(s.worst_group or '–')}), gap {est(s.gap)}"
+            + (f"; no-signal gap {pct(floor.get('mean_gap'))}" if floor else "")
+            + f". ⁽*⁾ fewer than {st['min_group_annotators']} annotators or missing: reported, not in macro / worst / gap.",
             "",
         ]
         if axis in plots:
             parts += [f"![{axis}]({plots[axis]})", ""]
-        parts += [_md_table(header, rows), ""]
+        parts += [_table(header, rows), ""]
     if "heatmap" in plots:
         parts += ["## Country × language", "", f"![heatmap]({plots['heatmap']})", ""]
-    d = results["distributional"]
+    d = model.distributional
+    rows = [
+        [md_escape(scorer_label(results, n)), est(b.distributional.fit, as_pct=False)]
+        for n, b in results.scorers.items()
+    ]
     parts += [
         "## Distributional fit",
         "",
-        f"{d['metric']} between the model's choice distribution and the observed vote shares on the "
-        f"{d['sets']} candidate sets with ≥ {d['min_raters']} raters in this split: **{_f(d['value'], pct=False)}**.",
+        f"{st['distributional_metric']} between each scorer's mean choice distribution and the observed vote shares, "
+        f"on the **{d.sets}** candidate sets judged by ≥ {st['min_set_annotators']} distinct annotators in the evaluated "
+        f"split ({d.comparisons} comparisons; never a subsample). Ten votes are a noisy estimate of the shares, so even "
+        "the true distribution scores below 1 (see the individual oracle on the synthetic sample).",
+        "",
+        _table(["scorer", "1 − JSD [95% CI]"], rows),
         "",
     ]
-    if results.get("training"):
-        parts += ["## Training", "", "```", *(f"{k}: {v}" for k, v in results["training"].items()), "```", ""]
+    if d.by_country:
+        parts += [
+            f"By country (sets with ≥ {st.get('min_group_set_annotators', 5)} raters of that country): "
+            + ", ".join(f"{md_escape(c)} {num(v['value'])} ({v['sets']} sets)" for c, v in d.by_country.items()),
+            "",
+        ]
+    training = sub.get("training")
+    if isinstance(training, dict) and training:
+        parts += ["## Training", "", *(f"- {md_escape(k)}: {md_escape(v)}" for k, v in training.items()), ""]
     return "\n".join(parts)

@@ -45,18 +45,27 @@ class ComparisonBatch:
             columns={k: v[idx] for k, v in self.columns.items()},
         )
 
-    def scoreable(self) -> np.ndarray:
-        """(n, 4) mask of candidates that can be scored: present, and not a duplicate of the chosen text."""
-        mask = np.array([[c is not None for c in cands] for cands in self.candidates], dtype=bool)
+    def present(self) -> np.ndarray:
+        """(n, 4) mask of the candidates that exist (a scorer gives each of them a finite score)."""
+        return np.array([[c is not None for c in cands] for cands in self.candidates], dtype=bool)
+
+    def duplicates_of_chosen(self) -> np.ndarray:
+        """(n, 4) mask of rejected candidates whose text equals the chosen one (no label between them).
+        Metrics leave them out; scorers never look at the label."""
+        out = np.zeros((len(self), 4), dtype=bool)
         for i, (cands, ch) in enumerate(zip(self.candidates, self.chosen)):
             for j, c in enumerate(cands):
-                if j != ch and c is not None and c == cands[ch]:
-                    mask[i, j] = False
-        return mask
+                out[i, j] = j != ch and c is not None and c == cands[ch]
+        return out
+
+    def valid(self) -> np.ndarray:
+        """(n, 4) the candidates competing with the chosen one (present, not a copy of its text)."""
+        return self.present() & ~self.duplicates_of_chosen()
 
 
 class Scorer(Protocol):
-    """Anything that gives each candidate of each comparison a real-valued score (higher = preferred)."""
+    """Anything that gives each present candidate of each comparison a finite real score (higher =
+    preferred) and NaN where a candidate is absent. It never reads the label (`chosen`)."""
 
     name: str
     kind: str
@@ -65,5 +74,5 @@ class Scorer(Protocol):
 
 
 def mask_scores(scores: np.ndarray, batch: ComparisonBatch) -> np.ndarray:
-    """NaN where a candidate is missing or duplicates the chosen text (no label between them)."""
-    return np.where(batch.scoreable(), scores, np.nan)
+    """NaN where a candidate is absent."""
+    return np.where(batch.present(), scores, np.nan)

@@ -1,5 +1,9 @@
-"""Reference scorers: random, length (longer wins), position prior (letter frequencies per turn),
-and, on the synthetic sample, the generator's oracle probabilities."""
+"""Simple scorers: the definitions of the length and position-prior baselines.
+
+The contract reports them as references on every evaluation (`protocol.references`, from the dataset
+alone); the scorer classes wrap the same definitions for use as a cheap "model" (tests, smoke runs).
+The random baseline is not a scorer: its expected value is a constant score (`protocol.references`).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,16 @@ import numpy as np
 from .base import ComparisonBatch, mask_scores
 
 
-class RandomScorer:
-    kind = "baseline"
+def candidate_lengths(candidates: list[list[str | None]]) -> np.ndarray:
+    """(n, 4) characters per candidate (NaN where absent): the length baseline's score."""
+    return np.array([[len(c) if c is not None else np.nan for c in cands] for cands in candidates], dtype=np.float64)
 
-    def __init__(self, seed: int = 0):
-        self.name, self.seed = "random", seed
 
-    def score(self, batch: ComparisonBatch) -> np.ndarray:
-        return mask_scores(np.random.default_rng(self.seed).random((len(batch), 4)), batch)
+def letter_log_frequencies(train_turn: np.ndarray, train_chosen: np.ndarray) -> np.ndarray:
+    """(5, 4) log frequency of each letter being chosen per turn (row = turn 1..4), add-one smoothed."""
+    counts = np.ones((5, 4))
+    np.add.at(counts, (np.asarray(train_turn, dtype=np.int64), np.asarray(train_chosen, dtype=np.int64)), 1.0)
+    return np.log(counts / counts.sum(1, keepdims=True))
 
 
 class LengthScorer:
@@ -25,8 +31,7 @@ class LengthScorer:
     name = "length"
 
     def score(self, batch: ComparisonBatch) -> np.ndarray:
-        lengths = np.array([[len(c) if c else 0 for c in cands] for cands in batch.candidates], dtype=np.float64)
-        return mask_scores(lengths, batch)
+        return mask_scores(candidate_lengths(batch.candidates), batch)
 
 
 class PositionPriorScorer:
@@ -36,33 +41,7 @@ class PositionPriorScorer:
     name = "position_prior"
 
     def __init__(self, train_turn: np.ndarray, train_chosen: np.ndarray):
-        counts = np.ones((5, 4))  # add-one smoothing; row = turn (1..4)
-        np.add.at(counts, (np.asarray(train_turn), np.asarray(train_chosen)), 1.0)
-        self.log_freq = np.log(counts / counts.sum(1, keepdims=True))
+        self.log_freq = letter_log_frequencies(train_turn, train_chosen)
 
     def score(self, batch: ComparisonBatch) -> np.ndarray:
         return mask_scores(self.log_freq[batch.turn], batch)
-
-
-class OracleScorer:
-    """log of the generator's true choice probabilities (synthetic sample only): the ceiling."""
-
-    kind = "oracle"
-
-    def __init__(self, probs_path: str, level: str = "true"):
-        import pandas as pd
-
-        if level not in ("true", "country", "pooled"):
-            raise ValueError(f"level must be true, country or pooled, got {level!r}")
-        self.name = f"oracle_{level}"
-        df = pd.read_csv(probs_path)
-        keys = df.conversation_id.astype(str) + "-" + df.turn.astype(str)
-        self.table = dict(zip(keys, df[[f"p_{level}_{x}" for x in "abcd"]].to_numpy()))
-
-    def score(self, batch: ComparisonBatch) -> np.ndarray:
-        ids = batch.columns["comparison_id"]
-        missing = [i for i in ids if i not in self.table]
-        if missing:
-            raise KeyError(f"{len(missing)} comparisons have no oracle probabilities (e.g. {missing[0]})")
-        with np.errstate(divide="ignore"):
-            return mask_scores(np.log(np.stack([self.table[i] for i in ids])), batch)

@@ -16,10 +16,13 @@ from .reward_model import row_dicts
 
 
 def completion_sequences(batch: ComparisonBatch, tokenizer, conditioning: str, max_length: int):
-    """(prompt+completion ids, completion start) per scoreable candidate, via the chat template."""
-    mask = batch.scoreable()
+    """(prompt+completion ids, completion start) per present candidate, via the chat template."""
+    mask = batch.present()
     rows = row_dicts(batch)
-    where, seqs, truncated = [], [], 0
+    where, seqs = [], []
+    stats = dict(
+        sequences=0, truncated=0, candidates=0, candidates_whole=0, candidate_tokens=0, candidate_tokens_kept=0
+    )
     for i in range(len(batch)):
         ctx = condition(batch.contexts[i], rows[i], conditioning)
         prompt = list(tokenizer.apply_chat_template(ctx, add_generation_prompt=True, tokenize=True, return_dict=False))
@@ -35,12 +38,17 @@ def completion_sequences(batch: ComparisonBatch, tokenizer, conditioning: str, m
                 raise ValueError("the chat template does not render the prompt as a prefix of the full conversation")
             completion = full[len(prompt) :]
             keep_prompt = max(0, max_length - len(completion))
-            if len(full) > max_length:
-                truncated += 1
-            seq = (prompt[-keep_prompt:] if keep_prompt else []) + completion[:max_length]
+            kept = completion[:max_length]
+            seq = (prompt[-keep_prompt:] if keep_prompt else []) + kept
             where.append((i, j))
-            seqs.append((seq, len(seq) - len(completion[:max_length])))
-    return where, seqs, truncated
+            seqs.append((seq, len(seq) - len(kept)))
+            stats["sequences"] += 1
+            stats["candidates"] += 1
+            stats["truncated"] += int(len(full) > max_length)
+            stats["candidates_whole"] += int(len(kept) == len(completion))
+            stats["candidate_tokens"] += len(completion)
+            stats["candidate_tokens_kept"] += len(kept)
+    return where, seqs, stats
 
 
 def sequence_logprob(model, ids, mask, starts):
@@ -80,7 +88,10 @@ class DPOScorer:
             conditioning,
             accelerator,
         )
-        self.truncated = 0
+        self.stats: dict[str, int] = {}
+
+    def truncation_stats(self) -> dict[str, int]:
+        return dict(self.stats)
 
     def _logratio(self, ids, mask, starts):
         out = sequence_logprob(self.policy, ids, mask, starts)
@@ -91,7 +102,7 @@ class DPOScorer:
     def score(self, batch: ComparisonBatch) -> np.ndarray:
         import torch
 
-        where, seqs, self.truncated = completion_sequences(batch, self.tokenizer, self.conditioning, self.max_length)
+        where, seqs, self.stats = completion_sequences(batch, self.tokenizer, self.conditioning, self.max_length)
         # encode the completion start as the sequence's first element so the engine keeps it aligned
         packed = [[start, *seq] for seq, start in seqs]
 

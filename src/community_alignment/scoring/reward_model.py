@@ -16,8 +16,8 @@ def row_dicts(batch: ComparisonBatch) -> list[dict]:
 
 
 def candidate_sequences(batch: ComparisonBatch, encoder: Encoder, conditioning: str):
-    """Token ids of every scoreable candidate (4 per comparison at most) and their (i, j) positions."""
-    mask = batch.scoreable()
+    """Token ids of every present candidate (4 per comparison at most) and their (i, j) positions."""
+    mask = batch.present()
     rows = row_dicts(batch)
     where, seqs = [], []
     for i in range(len(batch)):
@@ -51,7 +51,12 @@ class RewardModelScorer:
     def _forward(self, ids, mask):
         return self.model(input_ids=ids, attention_mask=mask).logits[:, 0]
 
+    def truncation_stats(self) -> dict[str, int]:
+        """What the model saw in the last `score` call (counts of sequences and candidate tokens)."""
+        return self.encoder.stats()
+
     def score(self, batch: ComparisonBatch) -> np.ndarray:
+        self.encoder.reset_stats()
         where, seqs = candidate_sequences(batch, self.encoder, self.conditioning)
         vals = score_sequences(
             seqs,

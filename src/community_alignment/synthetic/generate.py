@@ -181,6 +181,8 @@ class _Plan:
     probs: np.ndarray
     p_country: np.ndarray
     p_pooled: np.ndarray
+    p_language: np.ndarray
+    p_letter_blind: np.ndarray
     set_seed: np.ndarray  # text seed of the candidate set (shared by identical pre-generated sets)
     feedback: np.ndarray
 
@@ -259,6 +261,22 @@ def plan(cfg: GeneratorConfig) -> tuple[_Plan, dict]:
         )
     everyone = pop.choice(len(ann["id"]), size=min(128, len(ann["id"])), replace=False)
     p_pooled = M.group_probabilities(model, ann["ideal"][everyone], pos, log_len, available, bias[t_turn])
+    # a pooled model that reads the language of the text (hi, fr, it, pt: one country each; en: US and
+    # India-en annotators): averaged over annotators of that language, weighted by their activity
+    p_language = np.empty_like(probs)
+    for lg in schema.LANGUAGES:
+        sel = lang[t_conv] == lg
+        members = np.flatnonzero(ann["lang"] == lg)
+        if not sel.any() or not len(members):
+            p_language[sel] = p_pooled[sel]
+            continue
+        w = ann["activity"][members]
+        members = pop.choice(members, size=min(64, len(members)), replace=False, p=w / w.sum())
+        p_language[sel] = M.group_probabilities(
+            model, ann["ideal"][members], pos[sel], log_len[sel], available[sel], bias[t_turn[sel]]
+        )
+    # the annotator's own utilities without the letter bias (an individual oracle blind to position)
+    p_letter_blind = M.softmax(u)
 
     keys, key_counts = np.unique(prompt_key[prompt_key >= 0], return_counts=True)
     popular = set(keys[key_counts >= 10].tolist())
@@ -285,6 +303,8 @@ def plan(cfg: GeneratorConfig) -> tuple[_Plan, dict]:
         probs=probs,
         p_country=p_country,
         p_pooled=p_pooled,
+        p_language=p_language,
+        p_letter_blind=p_letter_blind,
         set_seed=set_seed,
         feedback=feedback,
     )
@@ -405,9 +425,14 @@ def _turn_cells(row, turn, k, j, i, p: _Plan, lg, tp, empty_lit, eot, dup, dup_t
     row[f"{turn}_turn_feedback"] = T.FEEDBACK[lg][int(p.set_seed[j] % 3)].format(t=tp) if p.feedback[j] else ""
 
 
+#: The probability vectors beside each labelled turn: the annotator's own (`p_true`), averaged over the
+#: annotator's country / everybody / the annotators of the text's language, and the annotator's own
+#: without the letter bias.
+PROBABILITY_LEVELS = ("p_true", "p_country", "p_pooled", "p_language", "p_letter_blind")
+
 _PROB_HEADER = (
     ["conversation_id", "turn", "annotator_id", "annotator_country", "chosen_index", "ideal_x", "ideal_y"]
-    + [f"{k}_{x}" for k in ("p_true", "p_country", "p_pooled") for x in schema.LETTERS]
+    + [f"{k}_{x}" for k in PROBABILITY_LEVELS for x in schema.LETTERS]
     + [f"pos_{d}_{x}" for d in "xy" for x in schema.LETTERS]
 )
 
@@ -421,6 +446,8 @@ def _prob_row(p: _Plan, ann: dict, i: int, k: int, j: int) -> list[str]:
         + [f4(v) for v in p.probs[j]]
         + [f4(v) for v in p.p_country[j]]
         + [f4(v) for v in p.p_pooled[j]]
+        + [f4(v) for v in p.p_language[j]]
+        + [f4(v) for v in p.p_letter_blind[j]]
         + [f4(v) for v in p.pos[j, :, 0]]
         + [f4(v) for v in p.pos[j, :, 1]]
     )

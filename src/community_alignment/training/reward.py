@@ -24,7 +24,11 @@ def tokenize_pairs(pairs, encoder: Encoder, conditioning: str):
             ctx = condition(r["prompt"], r, conditioning)
             chosen.append(encoder.encode(ctx, r["chosen"][0]["content"]))
             rejected.append(encoder.encode(ctx, r["rejected"][0]["content"]))
-        return {"chosen_ids": chosen, "rejected_ids": rejected}
+        return {
+            "chosen_ids": chosen,
+            "rejected_ids": rejected,
+            "length": [max(len(c), len(r)) for c, r in zip(chosen, rejected)],  # for group_by_length batches
+        }
 
     return pairs.map(
         tok,
@@ -49,8 +53,7 @@ def train_reward(loaded, train_pairs, training_args, conditioning: str, max_leng
     out = trainer.train()
     stats = {
         "train_pairs": len(data),
-        "sequences_truncated": encoder.truncated,
-        "sequences_encoded": encoder.encoded,
+        **{f"train_{k}": v for k, v in encoder.stats().items()},
         "max_length": max_length,
         "train_loss": float(out.training_loss),
         "steps": int(out.global_step),

@@ -1,0 +1,103 @@
+"""`community-alignment evaluate`: a submission file → results (schema v2), with the contract alone.
+
+The benchmark pipeline writes its results through the same function, so anyone holding a
+`submission.parquet` reproduces every number of a run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from ..metrics.contract import ScorerInput, evaluate
+from ..results.types import Results
+from .references import reference_inputs
+from .submission import Problem, Submission, SubmissionError, align, read_submission
+from .truth import Truth, load_truth
+
+
+def truth_for(sub: Submission, data_path: str | None = None, cache_dir: str | None = None) -> Truth:
+    """The truth the submission claims to be evaluated on (its track, source, revision and split)."""
+    ds = sub.metadata["protocol"]["dataset"]
+    if ds["source"] == "local" and not data_path:
+        raise SubmissionError(
+            sub.path, [Problem("/protocol/dataset/source", "a 'local' submission needs --data-path FILE to evaluate")]
+        )
+    return load_truth(
+        sub.track,
+        source=ds["source"],
+        data_path=data_path if ds["source"] == "local" else None,
+        revision=ds["revision"] if ds["source"] == "hub" else None,
+        split_by=ds["split_by"],
+        cache_dir=cache_dir,
+    )
+
+
+def check_against_truth(sub: Submission, truth: Truth) -> tuple[np.ndarray, np.ndarray]:
+    """(truth rows, aligned scores) or SubmissionError: the split fingerprint must match, and the ids
+    must equal the track's test ids (a subset for the smoke track)."""
+    problems = []
+    claimed = sub.metadata["protocol"]["dataset"]["fingerprint"]
+    actual = truth.protocol["dataset"]["fingerprint"]
+    if claimed != actual:
+        problems.append(
+            Problem(
+                "/protocol/dataset/fingerprint",
+                f"{claimed[:16]}… is not the test split of this dataset ({actual[:16]}…): the submission was "
+                "scored on other data or other splits",
+            )
+        )
+    if sub.metadata["protocol"]["id"] != truth.protocol["id"]:
+        problems.append(
+            Problem("/protocol/id", f"{sub.metadata['protocol']['id']!r} ≠ this dataset's {truth.protocol['id']!r}")
+        )
+    rows, scores, found = align(sub, truth, exact=truth.track.ranked)
+    problems += found
+    if problems:
+        raise SubmissionError(sub.path, problems)
+    return rows, scores
+
+
+def evaluate_submission(
+    sub: Submission | str,
+    truth: Truth | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    data_path: str | None = None,
+    cache_dir: str | None = None,
+) -> Results:
+    """Every number of a submission: the model's block, the references' blocks, paired differences."""
+    t0 = time.time()
+    if isinstance(sub, str):
+        sub = read_submission(sub)
+    truth = truth or truth_for(sub, data_path, cache_dir)
+    rows, scores = check_against_truth(sub, truth)
+    data = truth.test.data.select(rows)
+    scorers = {"model": ScorerInput(scores, "model", float(sub.metadata["model"]["temperature"]))}
+    scorers.update(reference_inputs(truth, rows))
+    results = evaluate(
+        data,
+        scorers,
+        protocol=truth.protocol,
+        submission={**sub.metadata, "file": os.path.basename(sub.path), "sha256": sub.sha256},
+        resamples=resamples,
+        seed=seed,
+    )
+    results.wall_time_s = round(time.time() - t0, 2)
+    return results
+
+
+def write_evaluation(results: Results, out_dir: str) -> dict[str, str]:
+    """results.json (validated against schema v2), report.md and plots in `out_dir`."""
+    from ..io_utils import atomic_write_text
+    from ..results.io import write_results
+    from ..results.plots import write_plots
+    from ..results.report import render_report
+
+    os.makedirs(out_dir, exist_ok=True)
+    write_results(os.path.join(out_dir, "results.json"), results)
+    plots = write_plots(results, out_dir)
+    atomic_write_text(os.path.join(out_dir, "report.md"), render_report(results, plots))
+    return {"results": os.path.join(out_dir, "results.json"), "report": os.path.join(out_dir, "report.md"), **plots}

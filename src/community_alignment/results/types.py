@@ -1,0 +1,200 @@
+"""Typed result objects of protocol v2 (results.json schema v2). One `ScorerBlock` per scorer — the
+submitted model and every reference alike — so every consumer reads the same shape.
+
+`to_dict()` gives the JSON form (NaN → null happens in `results.io`); `from_dict()` reads it back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+NAN = float("nan")
+
+
+def _num(v) -> float:
+    return NAN if v is None else float(v)
+
+
+@dataclass
+class Estimate:
+    """A point estimate with its 95% CI (NaN bounds when no CI could be computed)."""
+
+    value: float
+    ci_low: float = NAN
+    ci_high: float = NAN
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Estimate:
+        return cls(_num(d.get("value")), _num(d.get("ci_low")), _num(d.get("ci_high")))
+
+
+@dataclass
+class GroupBlock:
+    n: int
+    annotators: int
+    top1_accuracy: Estimate
+    pairwise_accuracy: Estimate
+    nll: Estimate
+    eligible: bool
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GroupBlock:
+        return cls(
+            int(d["n"]),
+            int(d["annotators"]),
+            Estimate.from_dict(d["top1_accuracy"]),
+            Estimate.from_dict(d["pairwise_accuracy"]),
+            Estimate.from_dict(d["nll"]),
+            bool(d["eligible"]),
+        )
+
+
+@dataclass
+class MetricSummary:
+    """Macro (mean over eligible groups), worst eligible group and gap (best − worst), with CIs."""
+
+    macro: Estimate
+    worst: Estimate
+    worst_group: str | None
+    gap: Estimate
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MetricSummary:
+        return cls(
+            Estimate.from_dict(d["macro"]),
+            Estimate.from_dict(d["worst"]),
+            d.get("worst_group"),
+            Estimate.from_dict(d["gap"]),
+        )
+
+
+@dataclass
+class AxisBlock:
+    groups: dict[str, GroupBlock]
+    top1_accuracy: MetricSummary
+    pairwise_accuracy: MetricSummary
+
+    @property
+    def eligible_groups(self) -> list[str]:
+        return [g for g, b in self.groups.items() if b.eligible]
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AxisBlock:
+        return cls(
+            {g: GroupBlock.from_dict(b) for g, b in d["groups"].items()},
+            MetricSummary.from_dict(d["top1_accuracy"]),
+            MetricSummary.from_dict(d["pairwise_accuracy"]),
+        )
+
+
+@dataclass
+class Overall:
+    n: int
+    annotators: int
+    prompt_groups: int
+    top1_accuracy: Estimate
+    pairwise_accuracy: Estimate
+    nll: Estimate
+    pairwise_auc: Estimate
+    ece: float
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Overall:
+        return cls(
+            int(d["n"]),
+            int(d["annotators"]),
+            int(d["prompt_groups"]),
+            Estimate.from_dict(d["top1_accuracy"]),
+            Estimate.from_dict(d["pairwise_accuracy"]),
+            Estimate.from_dict(d["nll"]),
+            Estimate.from_dict(d["pairwise_auc"]),
+            _num(d.get("ece")),
+        )
+
+
+@dataclass
+class Distributional:
+    sets: int
+    comparisons: int
+    fit: Estimate
+    by_country: dict[str, dict] = field(default_factory=dict)  # country → {sets, comparisons, value, ci_low, ci_high}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Distributional:
+        return cls(int(d["sets"]), int(d["comparisons"]), Estimate.from_dict(d["fit"]), dict(d.get("by_country", {})))
+
+
+@dataclass
+class ScorerBlock:
+    """Every number of one scorer on the evaluated comparisons."""
+
+    kind: str  # "model" | "baseline" | "oracle"
+    expected: bool  # accuracy metrics are expected values under known choice probabilities (references)
+    temperature: float
+    temperature_note: str | None
+    overall: Overall
+    axes: dict[str, AxisBlock]
+    distributional: Distributional
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ScorerBlock:
+        return cls(
+            d["kind"],
+            bool(d["expected"]),
+            _num(d["temperature"]),
+            d.get("temperature_note"),
+            Overall.from_dict(d["overall"]),
+            {a: AxisBlock.from_dict(b) for a, b in d["axes"].items()},
+            Distributional.from_dict(d["distributional"]),
+        )
+
+
+@dataclass
+class Difference:
+    """A paired difference (scorer − reference) with its CI and bootstrap p-value (Holm within a family)."""
+
+    difference: Estimate
+    p: float
+    p_holm: float
+    significant: bool
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Difference:
+        return cls(Estimate.from_dict(d["difference"]), _num(d["p"]), _num(d["p_holm"]), bool(d["significant"]))
+
+
+@dataclass
+class Results:
+    schema_version: int
+    protocol: dict  # id, version, track, ranked, dataset{…}, comparisons, informative, annotators, prompt_groups
+    submission: dict  # the submission's metadata (model, method, conditioning, provenance) + file sha256
+    settings: dict  # ci method, resamples, seed, tie policy, thresholds
+    headline: dict  # definition + value with CI (of the submitted model)
+    scorers: dict[str, ScorerBlock]  # "model" + references
+    versus: dict[str, dict[str, Difference]]  # reference → {"overall", "headline", "country / <g>"…}
+    noise_floor: dict[str, dict]  # axis → {mean_gap, p95_gap, draws} of a no-signal scorer
+    extras: dict = field(default_factory=dict)  # track-specific blocks (e.g. the individual track)
+    wall_time_s: float = NAN
+
+    @property
+    def model(self) -> ScorerBlock:
+        return self.scorers["model"]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Results:
+        return cls(
+            int(d["schema_version"]),
+            d["protocol"],
+            d["submission"],
+            d["settings"],
+            d["headline"],
+            {k: ScorerBlock.from_dict(v) for k, v in d["scorers"].items()},
+            {r: {k: Difference.from_dict(x) for k, x in v.items()} for r, v in d.get("versus", {}).items()},
+            d.get("noise_floor", {}),
+            d.get("extras", {}),
+            _num(d.get("wall_time_s")),
+        )
