@@ -39,12 +39,15 @@ COVERED_ELSEWHERE = {
         "tests/test_benchmark.py::test_pluralism_country_conditioning_beats_pooled_on_the_worst_country"
     ),
     # these read the runs that `make benchmark` writes
-    "community-alignment score": "tests/test_benchmark.py::test_score_an_existing_model_without_training",
+    "community-alignment score": (
+        "tests/test_benchmark.py::test_score_an_existing_model_reproduces_the_trained_runs_scores"
+    ),
+    "community-alignment evaluate": "tests/test_protocol.py::test_evaluate_cli_reproduces_the_run_exactly",
     "community-alignment validate": "tests/test_leaderboard.py::test_valid_runs_pass",
     "community-alignment submit": "tests/test_leaderboard.py::test_submit_dry_run_writes_the_exact_commit",
     "community-alignment leaderboard": "tests/test_leaderboard.py::test_build_ranks_models_with_references",
     "community-alignment sample-candidates": "tests/test_analysis.py::test_tiny_local_lm_end_to_end",
-    "community-alignment monoculture": "tests/test_analysis.py::test_monoculture_cli_with_model_runs",
+    "community-alignment monoculture": "tests/test_analysis.py::test_monoculture_cli_with_submissions",
     # TRL's own CLI on a tiny local model: its own (slow) test below
     "trl reward": "tests/test_docs.py::test_trl_cli_trains_on_pairwise_last_turn",
 }
