@@ -195,3 +195,24 @@ def test_same_bytes_as_local_and_as_sample_are_different_sources(tmp_path):
     )
     b.download_and_prepare()
     assert read_meta(b.info)["synthetic"] is False  # not the sample's cache entry
+
+
+def test_conditioning_reads_country_names_not_label_ids(prepared):
+    """Consumers decode the ClassLabels: the profile says `country: india`, never `country: 4`."""
+    from community_alignment.data.schema import decode_labels
+    from community_alignment.training.conditioning import condition
+
+    ds = prepared["by_country"]["india"].select(range(3))
+    batch = decode_labels(ds[:3], ds.features)
+    row = {k: v[0] for k, v in batch.items()}
+    system = condition(row["prompt"], row, "country")[0]["content"]
+    assert "country: india" in system and f"language: {row['assigned_lang']}" in system
+    assert row["assigned_lang"] in ("en", "hi") and batch["chosen_index"][0] in (0, 1, 2, 3)
+
+
+def test_split_fingerprints_are_those_of_the_prepared_splits(prepared):
+    """The manifest is recomputed here from the conversations config itself (sorted ids per split)."""
+    meta = read_meta(prepared["conversations"]["train"].info)
+    for split, ds in prepared["conversations"].items():
+        ids = np.sort(np.asarray(ds["conversation_id"], dtype="<i8"))
+        assert hashlib.sha256(ids.tobytes()).hexdigest() == meta["split_manifest"]["fingerprints"][split], split

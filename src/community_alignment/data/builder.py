@@ -192,7 +192,7 @@ def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tupl
             "cleaned": report.cleaned,
             "inconsistencies": report.inconsistencies,
             "extra_columns": report.extra_columns,
-            "split_manifest": splits.manifest(table, names, split_by),
+            "split_manifest": splits.manifest(table, table["split"].combine_chunks(), split_by),
             "per_split": summary,
         }
         _MEMO[key] = (table, meta)
