@@ -47,6 +47,8 @@ def train_reward(loaded, train_pairs, training_args, conditioning: str, max_leng
     encoder = Encoder(loaded.tokenizer, max_length=max_length)
     data = tokenize_pairs(train_pairs, encoder, conditioning)
     training_args.max_length = None  # already truncated (and counted) by the encoder
+    # keep the `length` column for the length-grouped sampler (TRL keeps only chosen/rejected ids otherwise)
+    training_args.remove_unused_columns = False
     trainer = RewardTrainer(
         model=loaded.model, args=training_args, train_dataset=data, processing_class=loaded.tokenizer
     )
