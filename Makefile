@@ -8,11 +8,12 @@ SRC    := src tests benchmarks loading_script.py
 .PHONY: install lint format browser test test-fast prepare benchmark pluralism card sample perf clean
 
 # torch first, pinned: an unpinned torch (pulled in by trl/accelerate) would fetch a multi-GB CUDA build.
-$(STAMP): setup.cfg pyproject.toml
+# constraints.txt pins every package to the version the tests ran on.
+$(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -39,7 +40,7 @@ test-fast: lint
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # Build every config of the embedded synthetic sample into the datasets cache;
-# afterwards `datasets.load_dataset("community_alignment")` works offline from any folder.
+# afterwards `datasets.load_dataset("community_alignment", CONFIG)` works offline from any folder.
 prepare: install
 	$(BIN)/community-alignment prepare --all --source sample
 
@@ -58,7 +59,7 @@ card: install
 	$(BIN)/community-alignment card --source sample --out dataset_card.md
 
 sample: install
-	$(BIN)/community-alignment make-sample
+	$(BIN)/community-alignment make-sample --out-dir src/community_alignment/synthetic/data
 
 perf: install
 	$(BIN)/python benchmarks/perf/prepare.py

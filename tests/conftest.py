@@ -4,13 +4,44 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+# Every HF cache of the test session lives in one temporary folder, set before `datasets` or
+# `huggingface_hub` is imported (they read these variables at import) and inherited by subprocesses:
+# the suite never reads or writes the user's caches. `isolated_hf_caches` below re-asserts it per test.
+SESSION_HF = tempfile.mkdtemp(prefix="ca-tests-hf-")
+HF_ENV = {
+    "HF_HOME": os.path.join(SESSION_HF, "home"),
+    "HF_DATASETS_CACHE": os.path.join(SESSION_HF, "datasets"),
+    "HF_HUB_CACHE": os.path.join(SESSION_HF, "hub"),
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+}
+os.environ.update(HF_ENV)
+
 from community_alignment.data import schema  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_hf_caches():
+    """Point HF_HOME / HF_DATASETS_CACHE / HF_HUB_CACHE (and the constants `datasets` and
+    `huggingface_hub` computed from them) at the session's temporary folder; delete it at the end."""
+    import datasets.config
+    import huggingface_hub.constants as hub_constants
+
+    os.environ.update(HF_ENV)
+    saved = (datasets.config.HF_DATASETS_CACHE, hub_constants.HF_HUB_CACHE)
+    datasets.config.HF_DATASETS_CACHE = HF_ENV["HF_DATASETS_CACHE"]
+    hub_constants.HF_HUB_CACHE = HF_ENV["HF_HUB_CACHE"]
+    yield HF_ENV
+    datasets.config.HF_DATASETS_CACHE, hub_constants.HF_HUB_CACHE = saved
+    shutil.rmtree(SESSION_HF, ignore_errors=True)
+
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -64,13 +95,16 @@ def hf_env(tmp_path, monkeypatch):
     env = {
         "HF_HOME": str(tmp_path / "hf_home"),
         "HF_DATASETS_CACHE": str(tmp_path / "hf_datasets"),
+        "HF_HUB_CACHE": str(tmp_path / "hf_hub"),
         "HF_HUB_OFFLINE": "1",
     }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     import datasets.config
+    import huggingface_hub.constants as hub_constants
 
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", env["HF_DATASETS_CACHE"])
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", env["HF_HUB_CACHE"])
     return env
 
 

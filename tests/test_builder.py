@@ -1,8 +1,11 @@
 """The datasets builder over the embedded sample: configs, splits, counts, metadata."""
 
+import hashlib
 import importlib.util
 import os
 
+import datasets
+import numpy as np
 import pytest
 from conftest import REPO_ROOT, make_row, write_csv
 
@@ -43,23 +46,62 @@ def test_comparisons_equal_sum_of_non_null_labels(prepared):
     assert labels == meta["comparisons"] + meta["dropped"]["label_without_prompt"]
 
 
-def test_group_configs_partition_the_train_pairs(prepared):
-    train_pairs = prepared["pairwise"]["train"].num_rows
-    for name in ("by_country", "by_language", "by_turn"):
-        assert sum(ds.num_rows for ds in prepared[name].values()) == train_pairs
+def test_group_configs_partition_every_split(prepared):
+    for split in ("train", "validation", "test"):
+        pairs = prepared["pairwise"][split].num_rows
+        for axis in ("country", "language", "turn"):
+            name = f"by_{axis}" if split == "train" else f"by_{axis}_{split}"
+            assert sum(ds.num_rows for ds in prepared[name].values()) == pairs, name
+            assert {s for ds in prepared[name].values() for s in ds.unique("split")} == {split}, name
     assert set(prepared["by_country"]) == {"united_states", "france", "italy", "brazil", "india"}
-    assert set(prepared["by_language"]) == {"en", "fr", "it", "pt", "hi"}
-    assert set(prepared["by_turn"]) == {"turn_1", "turn_2", "turn_3", "turn_4"}
-    india = prepared["by_country"]["india"]
-    assert set(india["annotator_country"]) == {"india"} and set(india["split"]) == {"train"}
+    assert set(prepared["by_language_test"]) == {"en", "fr", "it", "pt", "hi"}
+    assert set(prepared["by_turn_validation"]) == {"turn_1", "turn_2", "turn_3", "turn_4"}
+    india = prepared["by_country_test"]["india"]
+    names = india.features["annotator_country"].names
+    assert {names[i] for i in india.unique("annotator_country")} == {"india"}
+    assert set(prepared["by_turn_test"]["turn_3"].unique("turn")) == {3}
 
 
-def test_source_split_option(tmp_path):
-    b = CommunityAlignment(config_name="by_turn", source="sample", source_split="test", cache_dir=str(tmp_path))
+def test_group_rows_are_the_pairwise_rows(prepared):
+    """A group split holds exactly the pairwise rows of that group, in the same order."""
+    pw = prepared["pairwise"]["test"].to_pandas()
+    fr = prepared["by_language_test"]["fr"].to_pandas().reset_index(drop=True)
+    code = prepared["pairwise"]["test"].features["assigned_lang"].str2int("fr")
+    expected = pw[pw.assigned_lang == code].reset_index(drop=True)
+    assert fr.comparison_id.tolist() == expected.comparison_id.tolist()
+    assert fr.rejected_index.tolist() == expected.rejected_index.tolist()
+
+
+def test_source_split_is_a_named_config_not_an_option(tmp_path):
+    with pytest.raises(ValueError, match="source_split cannot be changed on config 'by_turn'.*by_turn_test"):
+        CommunityAlignment(config_name="by_turn", source="sample", source_split="test", cache_dir=str(tmp_path))
+
+
+def test_derived_configs_do_not_re_expand(tmp_path, monkeypatch):
+    from community_alignment.data import expand
+
+    b = CommunityAlignment(config_name="pairwise", source="sample", cache_dir=str(tmp_path))
     b.download_and_prepare()
-    ds = b.as_dataset()
-    assert set(ds["turn_1"]["split"]) == {"test"}
-    assert "source_split=test" in b.config_id
+
+    def boom(*a, **k):
+        raise AssertionError("a derived config re-expanded the conversations")
+
+    monkeypatch.setattr(expand, "comparisons", boom)
+    monkeypatch.setattr(expand, "pairs", boom)
+    for name in ("by_country_test", "by_turn", "pairwise_last_turn"):
+        d = CommunityAlignment(config_name=name, source="sample", cache_dir=str(tmp_path))
+        d.download_and_prepare()
+        assert sum(s.num_examples for s in d.info.splits.values()) > 0
+
+
+def test_pairwise_last_turn_keeps_only_the_current_prompt(prepared):
+    full, last = prepared["pairwise"]["train"], prepared["pairwise_last_turn"]["train"]
+    assert full.num_rows == last.num_rows
+    late = [i for i, t in enumerate(full["turn"]) if t == 3][:20]
+    assert late
+    for i in late:
+        assert len(full[i]["prompt"]) == 5 and last[i]["prompt"] == full[i]["prompt"][-1:]
+        assert last[i]["chosen"] == full[i]["chosen"] and last[i]["comparison_id"] == full[i]["comparison_id"]
 
 
 def test_synthetic_label_and_metadata(prepared):
@@ -73,26 +115,64 @@ def test_synthetic_label_and_metadata(prepared):
 
 def test_features_are_typed(prepared):
     f = prepared["comparisons"]["train"].features
-    assert f["chosen_index"].dtype == "int8" and f["turn"].dtype == "int8"
-    assert f["candidates"].length == 4
+    assert isinstance(f["chosen_index"], datasets.ClassLabel) and f["chosen_index"].names == ["a", "b", "c", "d"]
+    assert f["annotator_country"].names == ["united states", "france", "italy", "brazil", "india"]
+    assert f["assigned_lang"].names == ["en", "fr", "it", "pt", "hi"]
+    assert f["turn"].dtype == "int8" and f["candidates"].length == 4
     row = prepared["comparisons"]["train"][0]
-    assert len(row["candidates"]) == 4 and row["context"][-1]["role"] == "user"
+    assert len(row["candidates"]) == 4 and row["context"][-1]["role"] == "user" and 0 <= row["chosen_index"] <= 3
+    pf = prepared["pairwise"]["train"].features
+    assert pf["rejected_index"].names == ["a", "b", "c", "d"]
     conv = prepared["conversations"]["train"]
     assert len(conv.column_names) == 45 and conv.features["wave"].dtype == "int8"
 
 
-def test_local_source_and_cache_invalidation(tmp_path):
-    path = write_csv(tmp_path / "ca.csv", [make_row(i, n_turns=2) for i in range(1, 31)])
-    b = CommunityAlignment(config_name="comparisons", source="local", data_path=path, cache_dir=str(tmp_path / "c"))
+def test_stratify_by_chosen_index_and_country(prepared):
+    ds = prepared["pairwise"]["train"]
+    for column in ("chosen_index", "annotator_country"):
+        parts = ds.train_test_split(test_size=0.2, stratify_by_column=column, seed=0)
+        full = np.bincount(ds[column], minlength=5) / ds.num_rows
+        test = np.bincount(parts["test"][column], minlength=5) / parts["test"].num_rows
+        assert np.abs(full - test).max() < 0.01, column
+
+
+def test_cache_is_keyed_on_content_not_mtime(tmp_path):
+    """An edit that keeps the file's size and mtime still gets a new cache entry (the key is a SHA-256)."""
+    path = tmp_path / "ca.csv"
+    write_csv(path, [make_row(i, n_turns=2) for i in range(1, 31)])
+    st = os.stat(path)
+    b = CommunityAlignment(
+        config_name="comparisons", source="local", data_path=str(path), cache_dir=str(tmp_path / "c")
+    )
     b.download_and_prepare()
-    assert sum(ds.num_rows for ds in b.as_dataset().values()) == 60
-    assert read_meta(b.info)["synthetic"] is False
-    write_csv(tmp_path / "ca.csv", [make_row(i, n_turns=1) for i in range(1, 31)])  # the file changes
-    os.utime(path, ns=(1, 1))
-    b2 = CommunityAlignment(config_name="comparisons", source="local", data_path=path, cache_dir=str(tmp_path / "c"))
+    assert read_meta(b.info)["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    data = path.read_bytes().replace(b"prompt 1 turn 1", b"prompt 1 turn X")  # same size
+    with open(path, "r+b") as f:  # in place: same inode
+        f.write(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(path).st_size == st.st_size and os.stat(path).st_mtime_ns == st.st_mtime_ns
+    b2 = CommunityAlignment(
+        config_name="comparisons", source="local", data_path=str(path), cache_dir=str(tmp_path / "c")
+    )
     assert b2.hash != b.hash
     b2.download_and_prepare()
-    assert sum(ds.num_rows for ds in b2.as_dataset().values()) == 30
+    texts = {m["content"] for ds in b2.as_dataset().values() for ctx in ds["context"] for m in ctx}
+    assert "prompt 1 turn X" in texts and "prompt 1 turn 1" not in texts
+
+
+def test_content_digest_is_remembered(tmp_path, monkeypatch):
+    from community_alignment.data import sources
+
+    path = write_csv(tmp_path / "ca.csv", [make_row(1)])
+    digest = sources.content_digest(path)
+    sources._DIGESTS.clear()
+    calls = []
+    real = hashlib.sha256
+    monkeypatch.setattr(sources.hashlib, "sha256", lambda *a: calls.append(1) or real(*a))
+    assert sources.content_digest(path) == digest and calls == []  # read back from the memo file
+    os.utime(path)  # ctime/mtime change: recomputed
+    sources._DIGESTS.clear()
+    assert sources.content_digest(path) == digest and calls == [1]
 
 
 def test_loading_script_exposes_the_builder(tmp_path):
@@ -102,3 +182,37 @@ def test_loading_script_exposes_the_builder(tmp_path):
     b = mod.CommunityAlignment(config_name="comparisons", source="sample", cache_dir=str(tmp_path))
     b.download_and_prepare()
     assert b.as_dataset()["train"].num_rows == count_rows(read_meta(b.info))["comparisons"]["train"]
+
+
+def test_same_bytes_as_local_and_as_sample_are_different_sources(tmp_path):
+    from community_alignment.data.sources import SourceSpec, identify
+    from community_alignment.synthetic.sample import sample_path
+
+    local, sample = identify(SourceSpec("local", sample_path())), identify(SourceSpec("sample"))
+    assert local.sha256 == sample.sha256 and local.identity() != sample.identity()
+    b = CommunityAlignment(
+        config_name="conversations", source="local", data_path=sample_path(), cache_dir=str(tmp_path)
+    )
+    b.download_and_prepare()
+    assert read_meta(b.info)["synthetic"] is False  # not the sample's cache entry
+
+
+def test_conditioning_reads_country_names_not_label_ids(prepared):
+    """Consumers decode the ClassLabels: the profile says `country: india`, never `country: 4`."""
+    from community_alignment.data.schema import decode_labels
+    from community_alignment.training.conditioning import condition
+
+    ds = prepared["by_country"]["india"].select(range(3))
+    batch = decode_labels(ds[:3], ds.features)
+    row = {k: v[0] for k, v in batch.items()}
+    system = condition(row["prompt"], row, "country")[0]["content"]
+    assert "country: india" in system and f"language: {row['assigned_lang']}" in system
+    assert row["assigned_lang"] in ("en", "hi") and batch["chosen_index"][0] in (0, 1, 2, 3)
+
+
+def test_split_fingerprints_are_those_of_the_prepared_splits(prepared):
+    """The manifest is recomputed here from the conversations config itself (sorted ids per split)."""
+    meta = read_meta(prepared["conversations"]["train"].info)
+    for split, ds in prepared["conversations"].items():
+        ids = np.sort(np.asarray(ds["conversation_id"], dtype="<i8"))
+        assert hashlib.sha256(ids.tobytes()).hexdigest() == meta["split_manifest"]["fingerprints"][split], split

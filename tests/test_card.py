@@ -21,11 +21,37 @@ def test_yaml_header_is_complete():
     assert front["license"] == "cc-by-4.0"
     assert front["language"] == ["en", "fr", "it", "pt", "hi"]
     assert front["task_categories"] and front["size_categories"] and front["pretty_name"]
-    names = [c["config_name"] for c in front["configs"]]
-    assert names == ["conversations", "comparisons", "pairwise", "by_country", "by_language", "by_turn"]
-    assert [c for c in front["configs"] if c.get("default")][0]["config_name"] == "pairwise"
-    info = {i["config_name"]: i for i in front["dataset_info"]}
-    assert sum(s["num_examples"] for s in info["pairwise"]["splits"]) == meta["pairs"]
+    assert front["annotations_creators"] and front["language_creators"] and front["source_datasets"]
+    assert front["arxiv"] == "2507.09650" and "https://arxiv.org/abs/2507.09650" in text
+
+
+def test_real_data_card_names_its_source():
+    from community_alignment.data.card import card_yaml
+
+    _, meta = _card()
+    front = card_yaml(dict(meta, synthetic=False))
+    assert front["source_datasets"] == ["facebook/community-alignment-dataset"]
+    assert front["annotations_creators"] == ["crowdsourced"] and "synthetic" not in front["tags"]
+
+
+def test_export_card_yaml_is_what_datasets_reads(tmp_path):
+    """The exported card's YAML round-trips through datasets' own readers (configs + complete infos)."""
+    from datasets.info import DatasetInfosDict
+    from datasets.utils.metadata import MetadataConfigs
+    from huggingface_hub import DatasetCard
+
+    from community_alignment.data.export import export
+    from community_alignment.data.sources import SourceSpec
+
+    export(str(tmp_path / "out"), SourceSpec("sample"), configs=["pairwise", "by_country"])
+    card = DatasetCard.load(str(tmp_path / "out" / "README.md"))
+    configs = MetadataConfigs.from_dataset_card_data(card.data)
+    infos = DatasetInfosDict.from_dataset_card_data(card.data)
+    assert set(configs) == set(infos) == {"pairwise", "by_country"} and configs["pairwise"]["default"]
+    _, meta = _card()
+    assert {s.name: s.num_examples for s in infos["pairwise"].splits.values()} == meta["per_split"]["pairs"]
+    assert all(s.num_bytes > 0 for s in infos["by_country"].splits.values())
+    assert infos["pairwise"].features["chosen_index"].names == ["a", "b", "c", "d"]
 
 
 def test_sections_and_generated_tables():
@@ -37,6 +63,7 @@ def test_sections_and_generated_tables():
         "## Cleaning policy",
         "## Subgroup counts",
         "## Limitations",
+        "### Training with TRL's own CLI",
         "## Citation",
     ):
         assert section in text

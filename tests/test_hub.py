@@ -78,4 +78,54 @@ def test_cli_hub_source_end_to_end(hub, tmp_path):
         text=True,
         cwd=tmp_path,
     )
-    assert res.returncode == 2 and "revision 'nope' does not exist" in res.stderr
+    assert res.returncode == 1 and "revision 'nope' does not exist" in res.stderr
+
+
+def _hub_env(monkeypatch, tmp_path):
+    import datasets.config
+    import huggingface_hub.constants as c
+
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(c, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "ds"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "ds"))
+
+
+def test_a_moved_branch_is_a_new_cache_entry(hub, tmp_path, monkeypatch):
+    """The cache is keyed on the commit a revision resolves to, not on the revision's name."""
+    from community_alignment import CommunityAlignment
+    from community_alignment.data.builder import read_meta
+
+    _hub_env(monkeypatch, tmp_path)
+    kw = {"config_name": "conversations", "source": "hub", "revision": "main", "hub_endpoint": hub.endpoint}
+    b = CommunityAlignment(**kw)
+    b.download_and_prepare()
+    meta = read_meta(b.info)
+    assert meta["commit"] == schema.PINNED_REVISION and meta["revision"] == "main"
+    n_before = sum(s.num_examples for s in b.info.splits.values())
+    # the branch moves to a commit with fewer conversations
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(hub.data.decode("utf-8"), newline="")))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows[:101])
+    hub.commit, hub.files = "c" * 40, {"community_alignment.csv": out.getvalue().encode()}
+    b2 = CommunityAlignment(**kw)
+    assert b2.hash != b.hash
+    b2.download_and_prepare()
+    assert read_meta(b2.info)["commit"] == "c" * 40
+    assert sum(s.num_examples for s in b2.info.splits.values()) == 100 < n_before
+
+
+def test_offline_branch_resolves_from_the_cache(hub, tmp_path, monkeypatch):
+    from community_alignment.data.sources import resolve_commit
+
+    _hub_env(monkeypatch, tmp_path)
+    download_from_hub(revision="main", endpoint=hub.endpoint)
+    import huggingface_hub.constants as c
+
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
+    assert resolve_commit("main", endpoint=hub.endpoint) == schema.PINNED_REVISION
+    with pytest.raises(SourceError, match="could not resolve .*@v2.*--source sample"):
+        resolve_commit("v2", endpoint=hub.endpoint)

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pyarrow as pa
 from conftest import make_row, write_csv
 
 from community_alignment.data import splits
@@ -15,7 +16,7 @@ from community_alignment.data.sources import resolve
 def test_no_prompt_crosses_splits_on_the_sample():
     table, meta = load_prepared_table(resolve("sample"), "prompt")
     df = table.select(["first_turn_prompt", "split"]).to_pandas()
-    df["norm"] = df.first_turn_prompt.str.lower().str.strip().str.replace(r"\s+", " ", regex=True)
+    df["norm"] = splits.normalise_prompt(table["first_turn_prompt"]).to_pylist()
     assert (df.groupby("norm").split.nunique() == 1).all()
     shared = df.groupby("norm").size()
     assert (shared >= 10).sum() > 20  # the sample does have prompts shown to many annotators
@@ -30,6 +31,34 @@ def test_normalisation_groups_near_identical_prompts(tmp_path):
     ]
     table, _ = read_conversations(write_csv(tmp_path / "a.csv", rows))
     assert len(set(splits.assign_splits(table).to_pylist())) == 1
+
+
+VARIANTS = [
+    # NFC vs NFD, curly vs straight apostrophe, trailing ? / । / !, dashes, full-width letters, spaces
+    ["Qu'est-ce que la laïcité ?", "Qu\u2019est\u2010ce que la lai\u0308cite\u0301", "QU'EST-CE QUE LA LAÏCITÉ?!"],
+    ["क्या धर्म ज़रूरी है।", "क्या धर्म ज़रूरी है ?", "क्या धर्म ज़रूरी है"],
+    ["What is “fair” pay — really?", 'what is "fair" pay - really', "What is \uff02fair\uff02 pay \u2013 really..."],
+]
+
+
+def test_normalisation_unifies_unicode_quotes_dashes_and_trailing_punctuation():
+    for group in VARIANTS:
+        keys = splits.normalise_prompt(pa.chunked_array([pa.array(group)])).to_pylist()
+        assert len(set(keys)) == 1, keys
+    a, b = (splits.normalise_prompt(pa.chunked_array([pa.array([v])])).to_pylist()[0] for v in ("Why?", "Why not?"))
+    assert a != b  # only the end is stripped: different prompts stay different
+
+
+def test_variants_land_in_the_same_split(tmp_path):
+    rows = [
+        make_row(100 * g + i, n_turns=1, first_turn_prompt=p)
+        for g, group in enumerate(VARIANTS * 20)
+        for i, p in enumerate(group)
+    ]
+    table, _ = read_conversations(write_csv(tmp_path / "v.csv", rows))
+    names = splits.assign_splits(table).to_pylist()
+    per_group = [set(names[3 * g : 3 * g + 3]) for g in range(len(VARIANTS))]
+    assert all(len(s) == 1 for s in per_group)
 
 
 def test_annotator_split_is_disjoint_by_annotator():

@@ -15,29 +15,46 @@ Data sources (every subcommand that reads data takes these flags):
                    pinned revision (default; uses the HF cache, honours HF_HUB_OFFLINE)
   --source local   a CA CSV or the Hub's parquet export at --data-path (v1.0/v1.1 detected by columns)
   --source sample  the embedded SYNTHETIC sample (offline; labelled synthetic everywhere)
+
+Exit status: 0 success, 1 the command failed (bad data, unreachable Hub, refused overwrite), 2 usage error.
+Progress bars follow HF_DATASETS_DISABLE_PROGRESS_BARS / HF_HUB_DISABLE_PROGRESS_BARS.
 """
+
+
+class CommandError(RuntimeError):
+    """A runtime failure of a subcommand: printed as `error: …`, exit status 1."""
 
 
 def _add_source_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data source")
     g.add_argument("--source", choices=("hub", "local", "sample"), default="hub", help="where the CA file comes from")
     g.add_argument("--data-path", help="path of the CSV/parquet (with --source local; optional with sample)")
-    g.add_argument("--revision", help="Hub revision (default: the pinned v1.1 commit)")
+    g.add_argument("--revision", help="Hub revision: commit, branch or tag (default: the pinned v1.1 commit)")
     g.add_argument(
         "--hub-file", choices=("v1.1", "v1.0-filtered", "v1.0-full"), default="v1.1", help="which Hub file to use"
     )
     g.add_argument("--split-by", choices=("prompt", "annotator"), default="prompt", help="disjoint unit of the splits")
 
 
-def _source_kwargs(args: argparse.Namespace) -> dict:
-    return {"source": args.source, "data_path": args.data_path, "revision": args.revision, "hub_file": args.hub_file}
+def source_spec(args: argparse.Namespace):
+    """The `SourceSpec` of the source flags (the one object every data-reading command uses)."""
+    from .data.sources import SourceSpec
+
+    return SourceSpec(
+        source=args.source,
+        data_path=args.data_path,
+        revision=args.revision,
+        hub_file=args.hub_file,
+        split_by=args.split_by,
+    )
 
 
 def _load(args: argparse.Namespace):
     from .data.builder import load_prepared_table
     from .data.sources import resolve
 
-    return load_prepared_table(resolve(**_source_kwargs(args)), args.split_by)
+    spec = source_spec(args)
+    return load_prepared_table(resolve(spec), spec.split_by)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -58,6 +75,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             "dropped",
             "cleaned",
             "extra_columns",
+            "inconsistencies",
+            "commit",
+            "sha256",
         )
     }
     out["split_fingerprints"] = meta["split_manifest"]["fingerprints"]
@@ -82,17 +102,28 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from .data.export import prepare
 
     configs = CONFIG_NAMES if args.all else (args.config or ["pairwise"])
-    kwargs = _source_kwargs(args)
-    if args.split_by != "prompt":
-        kwargs["split_by"] = args.split_by
-    prepared = prepare(configs, kwargs, cache_dir=args.cache_dir)
-    for name, dsd in prepared.items():
-        print(f"{name:14s} " + "  ".join(f"{s}={ds.num_rows:,}" for s, ds in dsd.items()))
-    meta = read_meta(next(iter(next(iter(prepared.values())).values())).info)
+    prepared = prepare(configs, source_spec(args), cache_dir=args.cache_dir)
+    for name, builder in prepared.items():
+        splits = builder.info.splits
+        print(
+            f"{name:22s} "
+            + "  ".join(f"{s}={info.num_examples:,}" for s, info in splits.items())
+            + f"  ({sum(info.num_bytes for info in splits.values()) / 1e6:,.1f} MB)"
+        )
+    meta = read_meta(next(iter(prepared.values())).info)
     print("dropped: " + ", ".join(f"{k}={v:,}" for k, v in meta["dropped"].items()))
+    odd = {k: v for k, v in meta.get("inconsistencies", {}).items() if v}
+    if odd:
+        print("kept but inconsistent: " + ", ".join(f"{k}={v:,}" for k, v in odd.items()))
     if meta["synthetic"]:
         print("note: built from the SYNTHETIC sample, not the real dataset")
-    print('load with: datasets.load_dataset("community_alignment"[, CONFIG])')
+    first = next(iter(prepared))
+    print(f'load with: datasets.load_dataset("community_alignment", "{first}")')
+    if "pairwise" in prepared:
+        print(
+            "note: TRL's RewardTrainer drops pairs longer than its --max_length; see the card's "
+            '"Training with TRL\'s own CLI" (config pairwise_last_turn)'
+        )
     return 0
 
 
@@ -102,10 +133,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     written = export(
         args.out_dir,
-        _source_kwargs(args),
+        source_spec(args),
         configs=args.config or CONFIG_NAMES,
         cache_dir=args.cache_dir,
         push_to_hub=args.push_to_hub,
+        overwrite=args.overwrite,
     )
     for rel, n in written.items():
         print(f"{rel}: {n:,} rows")
@@ -134,6 +166,8 @@ def cmd_make_sample(args: argparse.Namespace) -> int:
     from .synthetic.generate import GeneratorConfig, write
     from .synthetic.sample import SAMPLE_CONFIG, make_sample
 
+    if args.out_dir is None and args.out is None:
+        raise CommandError("give --out-dir DIR (the sample files) or --out FILE (a custom synthetic CSV)")
     if args.out is None and args.n_conversations is None and args.seed is None and args.layout == "v1.1":
         info = make_sample(args.out_dir)
     else:
@@ -143,7 +177,7 @@ def cmd_make_sample(args: argparse.Namespace) -> int:
             layout=args.layout,
         )
         if args.out is None:
-            raise SystemExit("error: --out FILE is needed when changing the sample's size, seed or layout")
+            raise CommandError("--out FILE is needed when changing the sample's size, seed or layout")
         info = write(args.out, cfg, progress=True)
     print(json.dumps(info, indent=2))
     return 0
@@ -327,11 +361,13 @@ def _read_prompts(args: argparse.Namespace) -> list[dict]:
                 for i, r in enumerate(rows)
             ]
         return [{"prompt_id": str(i), "prompt": ln, "language": args.language} for i, ln in enumerate(lines)]
+    from .data.schema import decode_labels
     from .training.data import DataSelection, load_config
 
-    ds = load_config(DataSelection(source=args.source, data_path=args.data_path), "conversations")[args.split]
+    ds = load_config(DataSelection.from_spec(source_spec(args)), "conversations")[args.split]
+    langs = decode_labels({"assigned_lang": ds["assigned_lang"]}, ds.features)["assigned_lang"]
     seen, out = set(), []
-    for cid, prompt, lang in zip(ds["conversation_id"], ds["first_turn_prompt"], ds["assigned_lang"]):
+    for cid, prompt, lang in zip(ds["conversation_id"], ds["first_turn_prompt"], langs):
         if prompt not in seen:
             seen.add(prompt)
             out.append({"prompt_id": str(cid), "prompt": prompt, "language": lang})
@@ -409,10 +445,13 @@ def cmd_monoculture(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="community-alignment", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("info", help="counts, drops and split fingerprints of a source (reads, writes nothing)")
     _add_source_flags(p)
@@ -429,12 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", help="datasets cache folder (default: HF_DATASETS_CACHE)")
     p.set_defaults(func=cmd_prepare)
 
-    p = sub.add_parser("export", help="write configs as a Hub-style dataset folder (parquet + card)")
-    p.add_argument("out_dir", help="folder to write (replaced if it exists)")
+    p = sub.add_parser("export", help="write configs as a Hub dataset folder (sharded parquet + card)")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder to write (must be empty or new, unless --overwrite)")
     _add_source_flags(p)
     p.add_argument("--config", action="append", help="a config to export (repeatable; default all)")
     p.add_argument("--cache-dir", help="datasets cache folder (default: HF_DATASETS_CACHE)")
     p.add_argument("--push-to-hub", metavar="REPO", help="also upload the folder to this Hub dataset repo")
+    p.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty OUT_DIR")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("card", help="render the dataset card with count tables computed from a source")
@@ -568,7 +608,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sample_candidates)
 
     p = sub.add_parser("diversity", help="embedding and lexical diversity of candidate sets (per set and overall)")
-    p.add_argument("file", help="JSONL with candidates (e.g. from sample-candidates)")
+    p.add_argument("file", metavar="FILE", help="JSONL with candidates (e.g. from sample-candidates)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_diversity)
 
@@ -582,9 +622,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_monoculture)
 
     p = sub.add_parser(
-        "make-sample", help="regenerate the embedded synthetic sample (or write a custom synthetic file)"
+        "make-sample", help="regenerate the synthetic sample into a folder (or write a custom synthetic file)"
     )
-    p.add_argument("--out-dir", help="folder for the sample files (default: the package's data folder)")
+    p.add_argument(
+        "--out-dir", help="folder for sample.csv.gz + sample.probs.csv.gz (byte-identical to the shipped ones)"
+    )
     p.add_argument("--out", help="write a custom synthetic CSV here (e.g. a CA-sized file: --n-conversations 90256)")
     p.add_argument("--n-conversations", type=int)
     p.add_argument("--seed", type=int)
@@ -594,16 +636,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if hasattr(args, "source"):
+        try:
+            source_spec(args)
+        except ValueError as e:  # contradictory source flags are a usage error (exit 2)
+            parser.error(str(e))
+    from .data.export import ExportError
     from .data.schema import SchemaError
     from .data.sources import SourceError
     from .protocol.submission import SubmissionError
 
     try:
         return args.func(args)
-    except (SchemaError, SourceError, SubmissionError, FileNotFoundError, ValueError) as e:
+    except (SchemaError, SourceError, SubmissionError, ExportError, CommandError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

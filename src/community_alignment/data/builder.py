@@ -1,4 +1,17 @@
-"""The `datasets` builder for Community Alignment: configs, splits and metadata over the data layer."""
+"""The `datasets` builder for Community Alignment: configs, splits and metadata over the data layer.
+
+The source (`source`, `data_path`, `revision`, `hub_file`) and the split scheme (`split_by`) are
+`BuilderConfig` fields (`CommunityAlignment(config_name="pairwise", source="sample")`, or
+`CommunityAlignment(config_name=..., **spec.builder_kwargs())` for a `SourceSpec`). They do not change
+the config id (`pairwise`, so the prepared cache answers `load_dataset("community_alignment", "pairwise")`):
+they go into the cache *hash*, together with the content identity of the source (the file's SHA-256,
+or the resolved Hub commit) and the version of the code, so a changed file, a moved branch or new code
+is a new cache entry. Both identities are recorded in the dataset info (`read_meta(info)`).
+
+The group configs (`by_country`, `by_language`, `by_turn` over train pairs, and `by_*_validation` /
+`by_*_test` over the other splits) and the context-limited `pairwise_last_turn` are written from the
+prepared `pairwise` Arrow files, never re-expanded.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +51,7 @@ _SYNTHETIC_WARNING = (
     "(generated text with a known preference model). It is not the real Community Alignment dataset."
 )
 META_MARKER = "\n\ncommunity_alignment_meta: "
-CHUNK_ROWS = 4096  # conversations expanded at a time (bounds the transient memory of pairs)
+CHUNK_ROWS = 2048  # conversations expanded at a time (bounds the transient memory of pairs)
 #: The cache folder name, hence the bare name `load_dataset("community_alignment")` finds.
 DATASET_NAME = "community_alignment"
 
@@ -47,48 +60,95 @@ _CODE_FILES = ("builder.py", "expand.py", "reader.py", "schema.py", "splits.py")
 CODE_HASH = hashlib.sha256(b"".join((Path(__file__).parent / f).read_bytes() for f in _CODE_FILES)).hexdigest()[:16]
 
 KINDS = ("conversations", "comparisons", "pairwise", "groups")
+GROUP_AXES = tuple(expand.GROUP_AXES)
+#: Config fields that name the data (in the cache hash, not in the config id).
+SOURCE_FIELDS = tuple(f.name for f in dataclasses.fields(sources.SourceSpec))
 
 
 @dataclasses.dataclass
 class CommunityAlignmentConfig(datasets.BuilderConfig):
-    """One config: what rows (`kind`), how split (`split_by`), and for group configs the axis."""
+    """One config: what rows (`kind`), for group configs the axis and source split, and the source.
+
+    `context_turns`: for pair configs, how many earlier exchanges (user prompt + preferred answer) the
+    prompt keeps; None keeps all (`pairwise`), 0 keeps only the current prompt (`pairwise_last_turn`).
+    """
 
     kind: str = "pairwise"
     group_axis: str | None = None
-    split_by: str = "prompt"
     source_split: str = "train"
+    context_turns: int | None = None
+    # the data (a `SourceSpec`): compared through the cache hash, not the config
+    source: str = dataclasses.field(default="hub", compare=False)
+    data_path: str | None = dataclasses.field(default=None, compare=False)
+    revision: str | None = dataclasses.field(default=None, compare=False)
+    hub_file: str = dataclasses.field(default="v1.1", compare=False)
+    split_by: str = dataclasses.field(default="prompt", compare=False)
 
     def __post_init__(self):
         super().__post_init__()
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if self.split_by not in splits.SPLIT_BY:
-            raise ValueError(f"split_by must be one of {splits.SPLIT_BY}, got {self.split_by!r}")
         if self.source_split not in splits.SPLITS:
             raise ValueError(f"source_split must be one of {splits.SPLITS}, got {self.source_split!r}")
+        if self.kind == "groups" and self.group_axis not in GROUP_AXES:
+            raise ValueError(f"group_axis must be one of {GROUP_AXES}, got {self.group_axis!r}")
+
+    @property
+    def spec(self) -> sources.SourceSpec:
+        return sources.SourceSpec(**{f: getattr(self, f) for f in SOURCE_FIELDS})
+
+    @property
+    def derived(self) -> bool:
+        """Written from the prepared `pairwise` data (group splits, context-limited pairs)."""
+        return self.kind == "groups" or (self.kind == "pairwise" and self.context_turns is not None)
 
 
-def _config(name: str, kind: str, description: str, axis: str | None = None) -> CommunityAlignmentConfig:
+def _config(name: str, kind: str, description: str, **fields) -> CommunityAlignmentConfig:
     return CommunityAlignmentConfig(
-        name=name, version=datasets.Version("1.0.0"), description=description, kind=kind, group_axis=axis
+        name=name, version=datasets.Version("2.0.0"), description=description, kind=kind, **fields
     )
+
+
+def group_config_name(axis: str, source_split: str) -> str:
+    """`by_country` (train pairs), `by_country_validation`, `by_country_test`."""
+    return f"by_{axis}" if source_split == "train" else f"by_{axis}_{source_split}"
 
 
 CONFIGS = [
     _config("conversations", "conversations", "One row per conversation, typed and cleaned (45 columns)."),
     _config("comparisons", "comparisons", "One row per turn-level best-of-4 choice: context, 4 candidates, chosen."),
     _config("pairwise", "pairwise", "Chosen/rejected pairs in TRL's conversational explicit-prompt format."),
-    _config("by_country", "groups", "Pairs of `source_split` (default train), one split per country.", "country"),
-    _config("by_language", "groups", "Pairs of `source_split` (default train), one split per language.", "language"),
-    _config("by_turn", "groups", "Pairs of `source_split` (default train), one split per turn.", "turn"),
+    _config(
+        "pairwise_last_turn",
+        "pairwise",
+        "The pairwise pairs with only the current user prompt as `prompt` (no earlier turns): shorter "
+        "sequences, for trainers that drop pairs longer than their max length (TRL's CLI).",
+        context_turns=0,
+    ),
+] + [
+    _config(
+        group_config_name(axis, s),
+        "groups",
+        f"The {s} pairs, one split per {axis}.",
+        group_axis=axis,
+        source_split=s,
+    )
+    for s in splits.SPLITS
+    for axis in GROUP_AXES
 ]
 CONFIG_NAMES = [c.name for c in CONFIGS]
+#: The configs that are written from `pairwise` (built after it).
+DERIVED_CONFIG_NAMES = [c.name for c in CONFIGS if c.derived]
 
 _MEMO: dict[str, tuple[pa.Table, dict]] = {}
 
 
 def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tuple[pa.Table, dict]:
-    """Read + clean + split once per process (shared by all configs of one `prepare --all`)."""
+    """Read + clean + split once per process (shared by the configs of one `prepare --all`).
+
+    `resolved` comes from `sources.resolve(spec)`; the memo is keyed on its content identity.
+    """
+    resolved = sources.fetch(resolved)
     key = f"{resolved.identity()}|{split_by}|{CODE_HASH}"
     if key not in _MEMO:
         _MEMO.clear()
@@ -98,14 +158,30 @@ def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tupl
         )
         names = splits.assign_splits(table, split_by=split_by)
         table = table.append_column("split", names)
+        # Rows of each split made contiguous (file order within a split), one record batch at a time so
+        # that only one batch is ever held twice; the configs then read zero-copy slices.
+        batches, schema_ = table.to_batches(), table.schema
+        del table
+        parts: dict[str, list] = {s: [] for s in splits.SPLITS}
+        while batches:
+            batch = batches.pop()
+            for s in splits.SPLITS:
+                part = batch.filter(pc.equal(batch.column("split"), s))
+                if part.num_rows:
+                    parts[s].append(part)
+            del batch
+        table = pa.Table.from_batches([b for s in splits.SPLITS for b in reversed(parts[s])], schema=schema_)
+        del parts
         summary = expand.summarize(table)
         dropped = {**report.dropped, **summary.pop("dropped")}
         meta = {
             "synthetic": resolved.synthetic,
             "source": resolved.source,
             "revision": resolved.revision,
+            "commit": resolved.commit,
             "hub_file": resolved.hub_file,
             "file": os.path.basename(resolved.path),
+            "sha256": resolved.sha256,
             "schema_version": report.version,
             "code_hash": CODE_HASH,
             "rows_read": report.rows_read,
@@ -114,67 +190,70 @@ def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tupl
             "pairs": sum(summary["pairs"].values()),
             "dropped": dropped,
             "cleaned": report.cleaned,
+            "inconsistencies": report.inconsistencies,
             "extra_columns": report.extra_columns,
-            "split_manifest": splits.manifest(table, names, split_by),
+            "split_manifest": splits.manifest(table, table["split"].combine_chunks(), split_by),
             "per_split": summary,
         }
         _MEMO[key] = (table, meta)
     return _MEMO[key]
 
 
+def release_prepared_tables() -> None:
+    """Drop the process's memoised conversations table (the derived configs do not need it) and hand the
+    freed memory back to the system."""
+    _MEMO.clear()
+    pa.default_memory_pool().release_unused()
+
+
 def read_meta(info: datasets.DatasetInfo) -> dict:
-    """The package's metadata (counts, drops, split fingerprints, synthetic flag) of a prepared dataset."""
+    """The package's metadata (counts, drops, split fingerprints, source identity, synthetic flag)."""
     desc = info.description or ""
     if META_MARKER not in desc:
         raise ValueError("this dataset was not prepared by community_alignment (no metadata in its description)")
     return json.loads(desc.split(META_MARKER, 1)[1])
 
 
+def cache_hash(config_name: str, split_by: str, resolved: sources.ResolvedSource) -> str:
+    """The builder's cache hash: config × split scheme × source content × code version."""
+    key = f"{config_name}|{split_by}|{resolved.identity()}|{CODE_HASH}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 class CommunityAlignment(datasets.ArrowBasedBuilder):
-    """Community Alignment as `datasets` configs: conversations, comparisons, pairwise, by_*."""
+    """Community Alignment as `datasets` configs: conversations, comparisons, pairwise (+ last turn), by_*."""
 
     BUILDER_CONFIG_CLASS = CommunityAlignmentConfig
     BUILDER_CONFIGS = CONFIGS
     DEFAULT_CONFIG_NAME = "pairwise"
-    VERSION = datasets.Version("1.0.0")
+    VERSION = datasets.Version("2.0.0")
 
-    def __init__(
-        self,
-        *args,
-        source: str = "hub",
-        data_path: str | None = None,
-        revision: str | None = None,
-        hub_file: str = "v1.1",
-        hub_endpoint: str | None = None,
-        **kwargs,
-    ):
-        if source not in sources.SOURCES:
-            raise ValueError(f"source must be one of {sources.SOURCES}, got {source!r}")
-        self.source = source
-        self.data_path = data_path
-        self.revision = revision
-        self.hub_file = hub_file
+    def __init__(self, *args, hub_endpoint: str | None = None, **kwargs):
+        name = kwargs.get("config_name") or self.DEFAULT_CONFIG_NAME
+        if name not in CONFIG_NAMES:
+            raise ValueError(f"unknown config {name!r}; choose from {CONFIG_NAMES}")
+        fixed = [k for k in ("kind", "group_axis", "source_split", "context_turns") if kwargs.get(k) is not None]
+        if fixed:
+            raise ValueError(
+                f"{', '.join(fixed)} cannot be changed on config {name!r}: pick a named config instead "
+                f"(group splits of validation/test pairs: {', '.join(n for n in CONFIG_NAMES if n.endswith('_test'))} …)"
+            )
+        spec = sources.SourceSpec(**{k: kwargs[k] for k in SOURCE_FIELDS if kwargs.get(k) is not None})
+        for k in SOURCE_FIELDS:
+            kwargs[k] = getattr(spec, k)
         self.hub_endpoint = hub_endpoint
-        # One hash per (config, source, code): the prepared-cache fallback of a bare
-        # `load_dataset("community_alignment")` refuses several configs sharing one hash.
-        kwargs.setdefault("hash", self._source_hash(kwargs.get("config_name") or self.DEFAULT_CONFIG_NAME))
+        self.resolved = sources.identify(spec, endpoint=hub_endpoint)
+        kwargs["hash"] = cache_hash(name, spec.split_by, self.resolved)
         kwargs.setdefault("dataset_name", DATASET_NAME)
-        super().__init__(*args, **kwargs)
-
-    def _source_hash(self, config_name: str) -> str:
-        if self.source == "hub":
-            ident = f"hub|{self.revision or schema.PINNED_REVISION}|{self.hub_file}"
-        else:
-            path = self.data_path
-            if self.source == "sample" and not path:
-                from ..synthetic.sample import sample_path
-
-                path = sample_path()
-            if path and os.path.exists(path):
-                ident = f"{self.source}|{sources.file_stamp(path)}"
-            else:
-                ident = f"{self.source}|{path}"
-        return hashlib.sha256(f"{config_name}|{ident}|{CODE_HASH}".encode()).hexdigest()[:16]
+        kwargs["config_id"] = name
+        try:
+            super().__init__(*args, **kwargs)
+        except OSError as e:  # a cache path that is a file, or a folder we may not write
+            where = kwargs.get("cache_dir") or datasets.config.HF_DATASETS_CACHE
+            raise sources.SourceError(
+                f"cannot use the datasets cache {where}: {e.strerror or e} (give a writable folder with "
+                "--cache-dir / cache_dir=, or set HF_DATASETS_CACHE)"
+            ) from None
 
     # --- datasets API -------------------------------------------------------------------------
 
@@ -185,7 +264,7 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
             "comparisons": schema.comparison_features,
         }.get(kind, schema.pair_features)()
         desc = _DESCRIPTION + " " + (self.config.description or "")
-        if getattr(self, "source", None) == "sample":
+        if self.config.source == "sample":
             desc = _SYNTHETIC_WARNING + "\n\n" + desc
         return datasets.DatasetInfo(
             description=desc,
@@ -195,72 +274,133 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
             citation=_CITATION,
         )
 
-    def _split_generators(self, dl_manager):
-        resolved = sources.resolve(self.source, self.data_path, self.revision, self.hub_file, self.hub_endpoint)
-        table, meta = load_prepared_table(resolved, self.config.split_by)
+    def _set_meta(self, meta: dict) -> None:
         base = self.info.description.split(META_MARKER, 1)[0]
         self.info.description = base + META_MARKER + json.dumps(meta, sort_keys=True)
+
+    def _split_generators(self, dl_manager):
         cfg = self.config
+        if cfg.derived:
+            return self._derived_split_generators()
+        self.resolved = sources.fetch(self.resolved, self.hub_endpoint)
+        if self.resolved.source != "hub":  # a local path goes through the download manager unchanged
+            self.resolved = dataclasses.replace(self.resolved, path=dl_manager.download(self.resolved.path))
+        _, meta = load_prepared_table(self.resolved, cfg.split_by)
+        self._set_meta(meta)
+        return [datasets.SplitGenerator(name=s, gen_kwargs={"split": s}) for s in splits.SPLITS]
+
+    def _derived_split_generators(self):
+        cfg = self.config
+        pairwise = CommunityAlignment(
+            config_name="pairwise",
+            cache_dir=self._cache_dir_root,
+            hub_endpoint=self.hub_endpoint,
+            **dataclasses.asdict(cfg.spec),
+        )
+        pairwise.download_and_prepare()
+        meta = read_meta(pairwise.info)
+        self._set_meta(meta)
+        self._pairwise = pairwise.as_dataset()
         if cfg.kind != "groups":
-            return [
-                datasets.SplitGenerator(name=s, gen_kwargs={"table": table, "split": s, "group": None})
-                for s in splits.SPLITS
-            ]
+            return [datasets.SplitGenerator(name=s, gen_kwargs={"split": s}) for s in splits.SPLITS]
         groups = meta["per_split"]["pairs_by_group"].get(cfg.source_split, {}).get(cfg.group_axis, {})
         return [
-            datasets.SplitGenerator(name=g, gen_kwargs={"table": table, "split": cfg.source_split, "group": g})
+            datasets.SplitGenerator(
+                name=g, gen_kwargs={"split": cfg.source_split, "group": _group_value(cfg.group_axis, g)}
+            )
             for g in sorted(groups)
         ]
 
-    def _generate_tables(self, table: pa.Table, split: str, group: str | None) -> Iterator:
-        # Row indices, not a filtered copy: only one chunk of rows is ever materialised.
-        mask = pc.equal(table["split"], split)
-        kind, axis = self.config.kind, self.config.group_axis
-        turns = None
-        if group is not None and axis == "turn":
-            turns = (int(group.split("_")[1]),)  # expand only that turn
-        elif group is not None:  # country / language are conversation attributes: select before expanding
-            col = table[expand.GROUP_AXES[axis]]
-            mask = pc.and_(mask, pc.equal(pc.replace_substring(col, " ", "_"), group))
-        rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
-        for batch_id, start in enumerate(range(0, len(rows), CHUNK_ROWS)):
-            chunk = table.take(pa.array(rows[start : start + CHUNK_ROWS]))
-            if kind == "conversations":
+    def _generate_tables(self, split: str, group: int | None = None) -> Iterator:
+        cfg = self.config
+        if cfg.derived:
+            yield from self._generate_derived(split, group)
+            return
+        table, meta = load_prepared_table(self.resolved, cfg.split_by)
+        # The rows of a split are contiguous (see load_prepared_table): zero-copy slices of CHUNK_ROWS.
+        counts = meta["per_split"]["conversations"]
+        first = sum(counts.get(s, 0) for s in splits.SPLITS[: splits.SPLITS.index(split)])
+        n = counts.get(split, 0)
+        for batch_id, start in enumerate(range(0, n, CHUNK_ROWS)):
+            chunk = table.slice(first + start, min(CHUNK_ROWS, n - start))
+            if cfg.kind == "conversations":
                 out = chunk.select(schema.COLUMNS_V11)
             else:
-                out, _ = expand.comparisons(chunk, turns)
+                out, _ = expand.comparisons(chunk)
                 if out is None:
                     continue
-                if kind != "comparisons":
+                if cfg.kind != "comparisons":
                     out, _ = expand.pairs(out)
             if out.num_rows:
-                yield _key(batch_id), self._cast(out)
+                yield _key(0, batch_id), self._cast(out)
+
+    def _generate_derived(self, split: str, group: int | None) -> Iterator:
+        """Stream the prepared pairwise Arrow files of `split` batch by batch (bounded memory)."""
+        cfg = self.config
+        column = expand.GROUP_AXES[cfg.group_axis] if cfg.kind == "groups" else None
+        for file_id, entry in enumerate(self._pairwise[split].cache_files):
+            # memory-mapped: a group pass copies only its own rows (a split is read once per group)
+            with pa.memory_map(entry["filename"]) as f:
+                for batch_id, batch in enumerate(pa.ipc.open_stream(f)):
+                    if column is not None:
+                        batch = batch.filter(
+                            pc.equal(batch.column(column), pa.scalar(group, batch.schema.field(column).type))
+                        )
+                    else:
+                        batch = _keep_context_turns(batch, cfg.context_turns)
+                    if batch.num_rows:
+                        yield _key(file_id, batch_id), pa.Table.from_batches([batch])
 
     def _cast(self, out: pa.Table) -> pa.Table:
-        schema_ = self.info.features.arrow_schema
-        out = out.select([f.name for f in schema_])
-        return out.cast(schema_)
+        target = self.info.features
+        cols = []
+        for name, feat in target.items():
+            col = out[name]
+            if isinstance(feat, datasets.ClassLabel) and (
+                pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+            ):
+                col = pc.index_in(col, value_set=pa.array(feat.names, col.type))
+            cols.append(col)
+        return pa.Table.from_arrays(cols, names=list(target)).cast(target.arrow_schema)
 
     def download_and_prepare(self, *args, **kwargs):
-        super().download_and_prepare(*args, **kwargs)
-        self._keep_default_newest()
-
-    def _keep_default_newest(self) -> None:
-        """Touch the default config's cache folder so a bare `load_dataset("community_alignment")`
-        (the prepared-cache fallback picks the newest folder) loads `pairwise`."""
-        out = Path(self._output_dir)
-        if self.config.name == self.DEFAULT_CONFIG_NAME or len(out.parts) < 3:
-            return
-        default = (
-            out.parents[2] / self.DEFAULT_CONFIG_NAME / out.parent.name / self._source_hash(self.DEFAULT_CONFIG_NAME)
-        )
-        if default.is_dir():
-            os.utime(default)
+        try:
+            super().download_and_prepare(*args, **kwargs)
+        except (PermissionError, NotADirectoryError, FileExistsError) as e:
+            raise sources.SourceError(
+                f"cannot write the datasets cache at {self._cache_dir_root}: {e.strerror or e} "
+                "(use --cache-dir / cache_dir= with a writable folder, or set HF_DATASETS_CACHE)"
+            ) from None
 
 
-def _key(batch_id: int):
+def _group_value(axis: str, split_name: str) -> int:
+    """The stored value of a group split: a ClassLabel id for country / language, the turn number."""
+    if axis == "turn":
+        return int(split_name.split("_")[1])
+    names = schema.COUNTRIES if axis == "country" else schema.LANGUAGES
+    return list(names).index(split_name.replace("_", " "))
+
+
+def _keep_context_turns(batch: pa.RecordBatch, turns: int) -> pa.RecordBatch:
+    """The batch with each `prompt` cut to its last 2·turns + 1 messages (the current user prompt last)."""
+    i = batch.schema.get_field_index("prompt")
+    prompt = batch.column(i)
+    offsets = prompt.offsets.to_numpy()
+    keep = 2 * turns + 1
+    starts = np.maximum(offsets[:-1], offsets[1:] - keep)
+    lengths = offsets[1:] - starts
+    new_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    idx = np.repeat(starts - new_offsets[:-1], lengths) + np.arange(new_offsets[-1])
+    values = prompt.values.take(pa.array(idx, pa.int64()))
+    cut = pa.ListArray.from_arrays(pa.array(new_offsets), values, type=prompt.type)
+    return pa.RecordBatch.from_arrays(
+        [cut if j == i else batch.column(j) for j in range(batch.num_columns)], schema=batch.schema
+    )
+
+
+def _key(shard: int, batch_id: int):
     key_cls = getattr(datasets.builder, "Key", None)
-    return key_cls(0, batch_id) if key_cls is not None else batch_id
+    return key_cls(shard, batch_id) if key_cls is not None else batch_id
 
 
 def prepared_meta(builder: CommunityAlignment) -> dict:
@@ -279,11 +419,20 @@ def count_rows(meta: dict) -> dict:
         "conversations": ordered(s["conversations"]),
         "comparisons": ordered(s["comparisons"]),
         "pairwise": ordered(s["pairs"]),
+        "pairwise_last_turn": ordered(s["pairs"]),
     }
-    train_groups = s["pairs_by_group"].get("train", {})
-    for axis in ("country", "language", "turn"):
-        out[f"by_{axis}"] = dict(train_groups.get(axis, {}))
-    return out
+    for split in splits.SPLITS:
+        groups = s["pairs_by_group"].get(split, {})
+        for axis in GROUP_AXES:
+            out[group_config_name(axis, split)] = dict(sorted(groups.get(axis, {}).items()))
+    return {name: out[name] for name in CONFIG_NAMES}
 
 
-__all__ = ["CommunityAlignment", "CommunityAlignmentConfig", "read_meta", "count_rows"]
+__all__ = [
+    "CommunityAlignment",
+    "CommunityAlignmentConfig",
+    "read_meta",
+    "count_rows",
+    "load_prepared_table",
+    "CONFIG_NAMES",
+]

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 import yaml
 
 from . import expand, schema
-from .builder import CONFIGS, count_rows
+from .builder import CONFIGS, count_rows, group_config_name
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "it": "Italian", "pt": "Portuguese", "hi": "Hindi"}
 
@@ -21,42 +21,62 @@ def _size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def card_yaml(meta: dict, configs: Iterable[str] | None = None) -> dict:
-    """The card's YAML front matter; `configs` point at the parquet layout written by `export`."""
-    from .builder import CommunityAlignment
+ARXIV_URL = "https://arxiv.org/abs/2507.09650"
 
-    rows = count_rows(meta)
-    wanted = set(configs) if configs is not None else {c.name for c in CONFIGS}
-    configs, infos = [], []
-    for cfg in (c for c in CONFIGS if c.name in wanted):
-        splits = rows[cfg.name]
-        entry = {
-            "config_name": cfg.name,
-            "data_files": [{"split": s, "path": f"{cfg.name}/{s}-*.parquet"} for s in splits],
-        }
-        if cfg.name == CommunityAlignment.DEFAULT_CONFIG_NAME:
-            entry["default"] = True
-        configs.append(entry)
-        features = CommunityAlignment(config_name=cfg.name, source="sample").info.features
-        infos.append(
-            {
-                "config_name": cfg.name,
-                "features": features._to_yaml_list(),
-                "splits": [{"name": s, "num_examples": n} for s, n in splits.items()],
-            }
+
+def card_yaml(meta: dict, configs: Iterable[str] | None = None, infos=None, metadata_configs=None) -> dict:
+    """The card's YAML front matter. With `infos` (a `datasets` `DatasetInfosDict`) and `metadata_configs`
+    (what `export` wrote) it also holds the `configs` and the complete `dataset_info` of each config,
+    written by `datasets`' own serialisers (what `push_to_hub` writes)."""
+    from huggingface_hub import DatasetCardData
+
+    synthetic = bool(meta["synthetic"])
+    data = DatasetCardData(
+        pretty_name="Community Alignment" + (" (synthetic sample)" if synthetic else ""),
+        license="cc-by-4.0",
+        language=list(schema.LANGUAGES),
+        multilinguality="multilingual",
+        annotations_creators=["machine-generated"] if synthetic else ["crowdsourced"],
+        language_creators=["machine-generated"] if synthetic else ["crowdsourced", "machine-generated"],
+        source_datasets=["original"] if synthetic else [schema.HUB_REPO_ID],
+        task_categories=["text-classification", "text-generation"],
+        tags=["preference", "rlhf", "pluralistic-alignment", "reward-modeling", "dpo"]
+        + (["synthetic"] if synthetic else []),
+        size_categories=[_size_category(meta["pairs"])],
+        paperswithcode_id=None,
+    )
+    data["arxiv"] = ARXIV_URL.rsplit("/", 1)[1]
+    if metadata_configs is not None:
+        wanted = set(configs) if configs is not None else set(metadata_configs)
+        ordered = type(metadata_configs)({c.name: metadata_configs[c.name] for c in CONFIGS if c.name in wanted})
+        ordered.to_dataset_card_data(data)
+    if infos is not None:
+        infos.to_dataset_card_data(data)
+    return {k: v for k, v in data.to_dict().items() if v not in (None, [])}
+
+
+def usage_snippet(usage: dict | None) -> str:
+    """The `python` block that loads this data: from the package's cache, an export folder or a Hub repo."""
+    kind = (usage or {}).get("kind", "cache")
+    if kind == "cache":
+        return (
+            "```python\n"
+            "from datasets import load_dataset\n\n"
+            "# after `community-alignment prepare --all` (add `--source sample` for the offline synthetic sample)\n"
+            'pairs = load_dataset("community_alignment", "pairwise")\n'
+            'test_by_country = load_dataset("community_alignment", "by_country_test")  # test pairs, a split per country\n'
+            'print(pairs["train"][0]["chosen"], sorted(test_by_country))\n'
+            "```"
         )
-    return {
-        "pretty_name": "Community Alignment" + (" (synthetic sample)" if meta["synthetic"] else ""),
-        "license": "cc-by-4.0",
-        "language": list(schema.LANGUAGES),
-        "multilinguality": "multilingual",
-        "task_categories": ["text-classification", "text-generation"],
-        "tags": ["preference", "rlhf", "pluralistic-alignment", "reward-modeling", "dpo"]
-        + (["synthetic"] if meta["synthetic"] else []),
-        "size_categories": [_size_category(meta["pairs"])],
-        "configs": configs,
-        "dataset_info": infos,
-    }
+    where = usage["where"]
+    return (
+        "```python\n"
+        "from datasets import load_dataset\n\n"
+        f"pairs = load_dataset({where!r})  # the default config: pairwise\n"
+        f'test_by_country = load_dataset({where!r}, "by_country_test")  # test pairs, a split per country\n'
+        'print(pairs["train"][0]["chosen"], sorted(test_by_country))\n'
+        "```"
+    )
 
 
 def _table(header: list[str], rows: list[list]) -> str:
@@ -99,21 +119,42 @@ def count_tables(conversations: pa.Table, meta: dict) -> str:
     ]
     parts.append("### Rows per config and split\n\n" + _table(["config", "train", "validation", "test"], split_rows))
     for axis in ("country", "language", "turn"):
-        g = rows[f"by_{axis}"]
-        parts.append(f"### `by_{axis}` (train pairs)\n\n" + _table(["split", "pairs"], [[k, v] for k, v in g.items()]))
+        names = [group_config_name(axis, s) for s in ("train", "validation", "test")]
+        groups = list(rows[names[0]])
+        parts.append(
+            f"### `by_{axis}` (pairs per group; configs {', '.join(f'`{n}`' for n in names)})\n\n"
+            + _table(
+                ["group", "train", "validation", "test"], [[g, *(rows[n].get(g, 0) for n in names)] for g in groups]
+            )
+        )
     parts.append(
-        "### Dropped and cleaned (counted, never silent)\n\n"
-        + _table(["reason", "count"], [[k, v] for k, v in {**meta["dropped"], **meta["cleaned"]}.items()])
+        "### Dropped, cleaned and inconsistent (counted, never silent)\n\n"
+        + _table(
+            ["reason", "count"],
+            [[k, v] for k, v in {**meta["dropped"], **meta["cleaned"], **meta.get("inconsistencies", {})}.items()],
+        )
     )
     return "\n\n".join(parts)
 
 
-def render_card(conversations: pa.Table, meta: dict, configs: Iterable[str] | None = None) -> str:
-    """The full card: YAML front matter, the prose template, and the generated count tables."""
+def render_card(
+    conversations: pa.Table,
+    meta: dict,
+    configs: Iterable[str] | None = None,
+    infos=None,
+    metadata_configs=None,
+    usage: dict | None = None,
+) -> str:
+    """The full card: YAML front matter, the prose template, and the generated count tables.
+
+    `usage` says where the data is loaded from: {"kind": "cache"} (default: the package's prepared
+    cache), {"kind": "folder", "where": DIR} or {"kind": "repo", "where": "ORG/NAME"}."""
     from importlib import resources
 
     template = (resources.files("community_alignment") / "templates" / "dataset_card.md.tmpl").read_text("utf-8")
-    front = yaml.safe_dump(card_yaml(meta, configs), sort_keys=False, allow_unicode=True, width=120)
+    front = yaml.safe_dump(
+        card_yaml(meta, configs, infos, metadata_configs), sort_keys=False, allow_unicode=True, width=120
+    )
     origin = (
         "**These tables were computed on the embedded SYNTHETIC sample**, not on the real data. "
         "Run `community-alignment card --source hub` to compute them on the real file."
@@ -121,6 +162,8 @@ def render_card(conversations: pa.Table, meta: dict, configs: Iterable[str] | No
         else f"Computed on `{meta['file']}` (source `{meta['source']}`, revision `{meta['revision']}`)."
     )
     body = template.replace("{{COUNT_TABLES}}", origin + "\n\n" + count_tables(conversations, meta))
+    body = body.replace("{{USAGE}}", usage_snippet(usage))
+    body = body.replace("{{ARXIV_URL}}", ARXIV_URL)
     body = body.replace("{{PINNED_REVISION}}", schema.PINNED_REVISION)
     body = body.replace("{{FINGERPRINT}}", meta["split_manifest"]["fingerprints"]["test"])
     return f"---\n{front}---\n\n{body}"

@@ -4,7 +4,8 @@ A comparison at turn k has the context [prompt 1, preferred 1, …, prompt k-1, 
 prompt k] (the conversation went on from the preferred response), the four candidates in letter
 order and the 0-based index of the chosen one. A turn whose label is present but whose prompt is
 missing cannot be shown and is dropped (``label_without_prompt``); a labelled turn after a turn
-without a label keeps an empty assistant message in its context and ``context_complete = False``.
+without a label, or after a turn without a prompt, keeps an empty message in its context and
+``context_complete = False``.
 Each comparison gives three pairs (chosen ≻ each other candidate); a pair with an empty side
 (``pair_empty_side``) or with identical texts (``pair_identical_texts``) is dropped and counted.
 """
@@ -76,7 +77,7 @@ def comparisons(conversations: pa.Table, turns: tuple[int, ...] | None = None) -
         complete = pa.array(np.ones(sub.num_rows, dtype=bool))
         for t in earlier:
             pref = preferred[t].filter(keep)
-            complete = pc.and_(complete, pc.is_valid(pref))
+            complete = pc.and_(complete, pc.and_(pc.is_valid(pref), pc.is_valid(sub[f"{t}_turn_prompt"])))
             contents += [pc.fill_null(sub[f"{t}_turn_prompt"], ""), pc.fill_null(pref, "")]
             roles += ["user", "assistant"]
         contents.append(sub[f"{turn}_turn_prompt"])

@@ -1,4 +1,11 @@
-"""Prepare configs and write them as a Hub-style dataset folder (parquet + card), optionally pushed."""
+"""Prepare configs into the datasets cache, and export them as a Hub dataset folder (optionally pushed).
+
+The export layout and metadata are those of `DatasetDict.push_to_hub`: `<config>/<split>-NNNNN-of-NNNNN.parquet`
+shards of at most `max_shard_size`, a README whose YAML holds `configs` (data files, default) and a complete
+`dataset_info` per config (features, splits with `num_bytes` / `num_examples`, download and dataset sizes)
+written with `datasets`' own `DatasetInfosDict` / `MetadataConfigs`, so `load_dataset(DIR)` reads it
+without a warning. `--push-to-hub ORG/NAME` uploads that same folder in one commit.
+"""
 
 from __future__ import annotations
 
@@ -6,59 +13,156 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 
-from .builder import CONFIG_NAMES, CommunityAlignment, load_prepared_table, read_meta
-from .card import render_card
-from .sources import resolve
+from .builder import (
+    CONFIG_NAMES,
+    DERIVED_CONFIG_NAMES,
+    CommunityAlignment,
+    load_prepared_table,
+    read_meta,
+    release_prepared_tables,
+)
+from .sources import SourceSpec, resolve
+
+MAX_SHARD_SIZE = 500 << 20  # bytes of Arrow per parquet shard (push_to_hub's default)
 
 
-def prepare(configs: Iterable[str], source_kwargs: dict, cache_dir: str | None = None) -> dict:
-    """download_and_prepare each config; returns {config: DatasetDict}. The default config goes last."""
-    names = list(configs)
+class ExportError(RuntimeError):
+    """The export cannot proceed (e.g. the destination is not empty and --overwrite was not given)."""
+
+
+def _ordered(configs: Iterable[str]) -> list[str]:
+    names = list(dict.fromkeys(configs))
     unknown = [c for c in names if c not in CONFIG_NAMES]
     if unknown:
         raise ValueError(f"unknown config(s) {unknown}; choose from {CONFIG_NAMES}")
-    default = CommunityAlignment.DEFAULT_CONFIG_NAME
-    names = [c for c in names if c != default] + ([default] if default in names else [])
+    # pairwise first when a derived config is asked for (they are written from it), the default last
+    base = [c for c in names if c not in DERIVED_CONFIG_NAMES]
+    return (
+        [c for c in base if c != "pairwise"]
+        + (["pairwise"] if "pairwise" in names else [])
+        + [c for c in names if c in DERIVED_CONFIG_NAMES]
+    )
+
+
+def prepare(
+    configs: Iterable[str],
+    spec: SourceSpec,
+    cache_dir: str | None = None,
+    hub_endpoint: str | None = None,
+    keep_table: bool = False,
+) -> dict[str, CommunityAlignment]:
+    """`download_and_prepare` each config into the datasets cache; returns {config: prepared builder}.
+
+    Afterwards `load_dataset("community_alignment", CONFIG)` loads each from any folder, offline. The
+    default config (`pairwise`), when prepared, is left the most recently prepared one, so a bare
+    `load_dataset("community_alignment")` loads it (`datasets`' prepared-cache fallback picks the newest).
+    The conversations table read for the base configs is released before the derived ones (which read
+    the prepared `pairwise` files) unless `keep_table`.
+    """
+    if isinstance(spec, dict):  # the v1 call: prepare(configs, {"source": ..., ...})
+        spec = SourceSpec(**{k: v for k, v in spec.items() if k != "hub_endpoint"})
     out = {}
-    for name in names:
-        builder = CommunityAlignment(config_name=name, cache_dir=cache_dir, **source_kwargs)
+    for name in _ordered(configs):
+        if name in DERIVED_CONFIG_NAMES and not keep_table:
+            release_prepared_tables()
+        builder = CommunityAlignment(
+            config_name=name, cache_dir=cache_dir, hub_endpoint=hub_endpoint, **spec.builder_kwargs()
+        )
         builder.download_and_prepare()
-        out[name] = builder.as_dataset()
+        out[name] = builder
+    default = out.get(CommunityAlignment.DEFAULT_CONFIG_NAME)
+    if default is not None and len(out) > 1:
+        os.utime(default.cache_dir)  # the one place that steers the bare-name fallback (see docstring)
     return out
+
+
+def _writable_destination(out_dir: str, overwrite: bool) -> None:
+    p = Path(out_dir)
+    if p.exists() and not p.is_dir():
+        raise ExportError(f"{out_dir}: exists and is not a folder")
+    if p.is_dir() and any(p.iterdir()) and not overwrite:
+        raise ExportError(f"{out_dir}: the folder is not empty; pass --overwrite to replace its contents")
 
 
 def export(
     out_dir: str,
-    source_kwargs: dict,
+    spec: SourceSpec,
     configs: Iterable[str] = CONFIG_NAMES,
     cache_dir: str | None = None,
     push_to_hub: str | None = None,
     api=None,
-) -> dict:
-    """Write `out_dir/<config>/<split>-00000-of-00001.parquet` and `out_dir/README.md` (the card).
+    overwrite: bool = False,
+    max_shard_size: int = MAX_SHARD_SIZE,
+    hub_endpoint: str | None = None,
+) -> dict[str, int]:
+    """Write the configs as a Hub dataset folder; returns {relative parquet path: rows}.
 
-    `load_dataset(out_dir)` then reads it with plain `datasets`; with `push_to_hub`, the folder is
-    uploaded to that dataset repo through `huggingface_hub` (created if missing).
+    Refuses a non-empty `out_dir` unless `overwrite`. The folder is written beside it first and swapped
+    in at the end, so a failed export leaves the old folder as it was.
     """
-    prepared = prepare(configs, source_kwargs, cache_dir)
-    tmp = tempfile.mkdtemp(prefix=".export-", dir=os.path.dirname(os.path.abspath(out_dir)) or ".")
-    written = {}
+    from datasets.info import DatasetInfo, DatasetInfosDict
+    from datasets.splits import SplitDict, SplitInfo
+    from datasets.utils.metadata import MetadataConfigs
+
+    from .card import render_card
+
+    if isinstance(spec, dict):
+        spec = SourceSpec(**{k: v for k, v in spec.items() if k != "hub_endpoint"})
+    _writable_destination(out_dir, overwrite)
+    builders = prepare(configs, spec, cache_dir, hub_endpoint, keep_table=True)
+    parent = os.path.dirname(os.path.abspath(out_dir)) or "."
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".export-", dir=parent)
+    os.chmod(tmp, 0o777 & ~_umask())
+    written: dict[str, int] = {}
+    infos, metadata_configs = DatasetInfosDict(), MetadataConfigs()
     try:
-        for name, dsd in prepared.items():
+        for name in (c for c in CONFIG_NAMES if c in builders):
+            builder = builders[name]
+            dsd = builder.as_dataset()
+            split_infos = SplitDict()
+            download_size = dataset_size = 0
             for split, ds in dsd.items():
-                rel = f"{name}/{split}-00000-of-00001.parquet"
+                nbytes = builder.info.splits[split].num_bytes
+                n_shards = max(1, int(nbytes / max_shard_size) + 1)
                 os.makedirs(os.path.join(tmp, name), exist_ok=True)
-                ds.to_parquet(os.path.join(tmp, rel))
-                written[rel] = ds.num_rows
-        any_ds = next(iter(next(iter(prepared.values())).values()))
-        meta = read_meta(any_ds.info)
-        table, _ = load_prepared_table(resolve(**_resolve_kwargs(source_kwargs)), "prompt")
+                for i in range(n_shards):
+                    rel = f"{name}/{split}-{i:05d}-of-{n_shards:05d}.parquet"
+                    shard = ds.shard(num_shards=n_shards, index=i, contiguous=True)
+                    shard.to_parquet(os.path.join(tmp, rel))
+                    written[rel] = shard.num_rows
+                    download_size += os.path.getsize(os.path.join(tmp, rel))
+                split_infos.add(SplitInfo(name=split, num_bytes=nbytes, num_examples=ds.num_rows))
+                dataset_size += nbytes
+            infos[name] = DatasetInfo(
+                config_name=name,
+                features=builder.info.features,
+                splits=split_infos,
+                download_size=download_size,
+                dataset_size=dataset_size,
+                size_in_bytes=download_size + dataset_size,
+            )
+            entry = {"data_files": [{"split": s, "path": f"{name}/{s}-*"} for s in dsd]}
+            if name == CommunityAlignment.DEFAULT_CONFIG_NAME:
+                entry["default"] = True
+            metadata_configs[name] = entry
+        meta = read_meta(next(iter(builders.values())).info)
+        table, _ = load_prepared_table(resolve(spec, endpoint=hub_endpoint), spec.split_by)
+        usage = {"kind": "repo", "where": push_to_hub} if push_to_hub else {"kind": "folder", "where": out_dir}
+        text = render_card(
+            table, meta, configs=list(infos), infos=infos, metadata_configs=metadata_configs, usage=usage
+        )
         with open(os.path.join(tmp, "README.md"), "w", encoding="utf-8") as f:
-            f.write(render_card(table, meta, configs=list(prepared)))
-        if os.path.exists(out_dir):
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+            f.write(text)
+        if os.path.isdir(out_dir):
+            old = tempfile.mkdtemp(prefix=".export-old-", dir=parent)
+            os.replace(out_dir, os.path.join(old, "d"))
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out_dir)
     finally:
         if os.path.exists(tmp):
             shutil.rmtree(tmp)
@@ -67,12 +171,10 @@ def export(
     return written
 
 
-def _resolve_kwargs(source_kwargs: dict) -> dict:
-    keys = ("source", "data_path", "revision", "hub_file")
-    out = {k: source_kwargs[k] for k in keys if k in source_kwargs}
-    if "hub_endpoint" in source_kwargs:
-        out["endpoint"] = source_kwargs["hub_endpoint"]
-    return out
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def push_folder(folder: str, repo_id: str, api=None, private: bool = False) -> str:

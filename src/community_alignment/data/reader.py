@@ -7,6 +7,16 @@ Cleaning policy (every change is counted in the returned `ReadReport`):
 * a text cell that is empty or white space only (after the two steps above) becomes null;
 * a repeated ``conversation_id`` keeps its first row (``duplicate_conversation_id`` rows dropped).
 
+Inconsistencies that are kept but counted (``ReadReport.inconsistencies``): annotators recorded with
+more than one value of a demographic column (``annotators_with_conflicting_<column>``), and turns
+whose joined ``*_turn_responses`` cell does not contain one of its ``response_a..d`` texts
+(``responses_cell_contradicts_candidates``).
+
+The file type is decided by content, not by name: a gzip stream is decompressed whatever its name
+(a plain CSV named ``.gz`` is read as plain text, with a warning); a truncated gzip stream, a file
+that is a directory or unreadable, and values that do not fit their type are errors naming the file,
+line (or parquet row) and column.
+
 Structural values (ids, booleans, wave, language, country, preferred labels) are validated: a bad
 value raises `SchemaError` naming the file, the line, the column and the value. Demographic values
 outside the documented vocabularies are kept (the card lists the observed values).
@@ -21,6 +31,7 @@ import io
 import logging
 import os
 import warnings
+import zlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -50,24 +61,60 @@ class ReadReport:
     extra_columns: list[str] = dataclasses.field(default_factory=list)
     cleaned: dict[str, int] = dataclasses.field(default_factory=dict)
     dropped: dict[str, int] = dataclasses.field(default_factory=dict)
+    inconsistencies: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(path: str) -> bool:
+    """Whether the file starts with the gzip magic bytes (its name does not matter)."""
+    with open(path, "rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
+def _decompressed(path: str) -> tuple[bytes, str | None]:
+    """All bytes of a (possibly gzip) file, and a note when a gzip stream is truncated or corrupt."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if not raw.startswith(GZIP_MAGIC):
+        return raw, None
+    d = zlib.decompressobj(wbits=31)
+    try:
+        out = d.decompress(raw)
+    except zlib.error as e:
+        return b"", f"not a valid gzip stream ({e})"
+    if not d.eof:
+        return out, f"the gzip stream is truncated (it ends after {len(out):,} decompressed bytes)"
+    return out, None
 
 
 def _open_text(path: str) -> io.TextIOBase:
-    if path.endswith(".gz"):
+    if is_gzip(path):
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
     return open(path, encoding="utf-8", newline="")
 
 
 def _read_header(path: str) -> list[str]:
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        first = f.readline()
+    gz = is_gzip(path)
+    if path.endswith(".gz") and not gz:
+        warnings.warn(f"{path}: named .gz but not gzip-compressed; reading it as plain CSV", stacklevel=3)
     try:
-        header = next(csv.reader([first.decode("utf-8-sig").rstrip("\r\n")]), None)
-    except UnicodeDecodeError as e:
-        raise SchemaError(f"{path}: line 1: the header is not valid UTF-8 ({e.reason})") from None
+        with open(path, "rb") as raw:
+            stream = gzip.GzipFile(fileobj=raw) if gz else raw
+            # newline="": \n, \r\n and CR-only files alike; bad bytes after the header are found later
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+            header = next(csv.reader(text), None)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise SchemaError(f"{path}: not a readable gzip file: the stream is truncated or corrupt ({e})") from None
+    except csv.Error as e:
+        raise SchemaError(f"{path}: line 1: the header is not a valid CSV line ({e})") from None
     if not header:
         raise SchemaError(f"{path}: the file is empty (expected a CSV header with the 45 CA columns)")
+    try:
+        "".join(header).encode("utf-8")
+    except UnicodeEncodeError:
+        raise SchemaError(f"{path}: line 1: the header is not valid UTF-8") from None
     return header
 
 
@@ -86,10 +133,10 @@ def line_of_row(path: str, row: int) -> int:
 
 def diagnose_csv(path: str, n_columns: int) -> str:
     """Find the first structural problem in a CSV with the standard library; slow, errors only."""
-    with open(path, "rb") as fb:
-        raw = fb.read()
-    if path.endswith(".gz"):
-        raw = gzip.decompress(raw)
+    raw, gz_problem = _decompressed(path)
+    if gz_problem:  # the data ends where the stream does: say so, with the line it stops at
+        last_line = raw.count(b"\n") + 1
+        return f"line {last_line}: {gz_problem}" if raw else gz_problem
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -125,31 +172,58 @@ def _csv_batches(path: str, header: list[str]) -> Iterator[pa.Table]:
         check_utf8=True,
     )
     try:
-        reader = pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
+        stream = pa.input_stream(path, compression="gzip" if is_gzip(path) else None)
+        reader = pacsv.open_csv(stream, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
         bar = None
         if os.path.getsize(path) > PROGRESS_BYTES:
-            from tqdm.auto import tqdm
+            from ..progress import progress_bar
 
-            bar = tqdm(desc=f"reading {os.path.basename(path)}", unit=" rows", unit_scale=True)
+            bar = progress_bar(desc=f"reading {os.path.basename(path)}", unit=" rows", unit_scale=True)
         for batch in reader:
             if bar is not None:
                 bar.update(batch.num_rows)
             yield pa.Table.from_batches([batch])
         if bar is not None:
             bar.close()
-    except (pa.ArrowInvalid, pa.ArrowException) as e:
+    except (pa.ArrowInvalid, pa.ArrowException, OSError, EOFError) as e:
         where = diagnose_csv(path, len(header))
         raise SchemaError(f"{path}: {where or 'could not be parsed as CSV'} [{e}]") from None
 
 
 def _read_parquet(path: str) -> pa.Table:
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as e:
+        raise SchemaError(f"{path}: not a readable parquet file ({e})") from None
+    known = set(schema.COLUMNS_V11)
     cols = []
     for name in table.column_names:
         col = table[name]
-        if pa.types.is_boolean(col.type):
+        t = col.type
+        if name not in known:  # ignored later (reported as extra columns): keep as text only if scalar
+            col = pa.nulls(len(col), pa.large_string()) if pa.types.is_nested(t) else col
+            t = col.type
+        if pa.types.is_nested(t) or pa.types.is_dictionary(t) and pa.types.is_nested(t.value_type):
+            raise SchemaError(
+                f"{path}: column {name!r} has the nested type {t}; Community Alignment columns hold one "
+                "scalar value per cell (text, integer or boolean)"
+            )
+        if pa.types.is_boolean(t):
             col = pc.if_else(col, "True", "False")
-        cols.append(pc.cast(col, pa.large_string()))
+        elif pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+            for row, value in enumerate(col.to_pylist()):
+                if value is not None:
+                    try:
+                        value.decode("utf-8")
+                    except UnicodeDecodeError as e:
+                        raise SchemaError(
+                            f"{path}: row {row}, column {name!r}: bytes {value[e.start : e.start + 4]!r} are not "
+                            "valid UTF-8"
+                        ) from None
+        try:
+            cols.append(pc.cast(col, pa.large_string()))
+        except pa.ArrowException as e:
+            raise SchemaError(f"{path}: column {name!r} of type {t} cannot be read as text ({e})") from None
     return pa.table(cols, names=table.column_names)
 
 
@@ -171,6 +245,15 @@ def _parse_int(table: pa.Table, column: str, path: str, nullable: bool = False) 
     if pc.any(bad).as_py():
         _bad_value(path, column, table[column], bad, "an integer" + ("" if nullable else " (no empty cells)"))
     col = pc.replace_substring_regex(col, r"\.0+$", "")
+    digits = pc.utf8_length(pc.replace_substring_regex(col, r"^-?0*", ""))
+    long = pc.fill_null(pc.greater(digits, 18), False)
+    if pc.any(long).as_py():  # only values of 19+ digits can overflow int64: check those exactly
+        values = col.to_pylist()
+        overflow = [bool(lg) and not -(2**63) <= int(values[i]) < 2**63 for i, lg in enumerate(long.to_pylist())]
+        if any(overflow):
+            _bad_value(
+                path, column, table[column], pa.chunked_array([pa.array(overflow)]), "an integer that fits in 64 bits"
+            )
     return pc.cast(col, pa.int64())
 
 
@@ -220,12 +303,12 @@ def _clean_text(col: pa.ChunkedArray, counts: dict[str, int]) -> pa.ChunkedArray
 
 def read_conversations(path: str) -> tuple[pa.Table, ReadReport]:
     """Read, validate and clean one CA file; return the typed table (canonical column order)."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file")
+    from .sources import check_data_file
+
+    path = check_data_file(path)
     if os.path.getsize(path) == 0:
         raise SchemaError(f"{path}: the file is empty (expected a CSV header with the 45 CA columns)")
-    if path.endswith(".parquet"):
+    if path.endswith(".parquet") or _is_parquet(path):
         raw = _read_parquet(path)
         header = raw.column_names
     else:
@@ -242,14 +325,17 @@ def read_conversations(path: str) -> tuple[pa.Table, ReadReport]:
         )
     batches = [raw] if raw is not None else _csv_batches(path, header)
     counts = {"empty_string_literal_cells": 0, "end_of_text_cells": 0, "blank_cells": 0}
+    mismatched = 0
     parts, offset = [], 0
     try:
         for batch in batches:
-            parts.append(_typed(batch, path, version, counts))
+            typed = _typed(batch, path, version, counts)
+            mismatched += _responses_cell_mismatches(typed)
+            parts.append(typed)
             offset += batch.num_rows
     except _BadValue as e:
         row = offset + e.idx
-        where = f"row {row}" if path.endswith(".parquet") else f"line {line_of_row(path, row)} (data row {row + 1})"
+        where = f"row {row}" if raw is not None else f"line {line_of_row(path, row)} (data row {row + 1})"
         raise SchemaError(
             f"{path}: {where}, column {e.column!r}: unexpected value {e.value!r}; expected {e.expected}"
             f" ({e.n_bad} row(s) affected in that block)"
@@ -260,7 +346,60 @@ def read_conversations(path: str) -> tuple[pa.Table, ReadReport]:
     report.cleaned = counts
     table = pa.concat_tables(parts)
     del parts
-    return _drop_duplicate_ids(table, report), report
+    table = _drop_duplicate_ids(table, report)
+    report.inconsistencies = {
+        **_conflicting_demographics(table),
+        "responses_cell_contradicts_candidates": int(mismatched),
+    }
+    for what, n in report.inconsistencies.items():
+        if n:
+            logger.warning("%s: %s = %d (kept, counted in the dataset info)", path, what, n)
+    return table, report
+
+
+def _is_parquet(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"PAR1"
+
+
+def _conflicting_demographics(table: pa.Table) -> dict[str, int]:
+    """Per demographic column, how many annotators are recorded with more than one (non-null) value."""
+    out = {}
+    for c in schema.DEMOGRAPHIC_COLUMNS:
+        g = table.select(["annotator_id", c]).group_by("annotator_id").aggregate([(c, "count_distinct")])
+        out[f"annotators_with_conflicting_{c.removeprefix('annotator_')}"] = int(
+            pc.sum(pc.greater(g[f"{c}_count_distinct"], 1)).as_py() or 0
+        )
+    return out
+
+
+def _responses_cell_mismatches(table: pa.Table) -> int:
+    """Turns whose `*_turn_responses` cell lacks one of the (non-empty) `response_a..d` texts.
+
+    Fast path: the cell equals the documented layout (`# Response A:` … joined by blank lines); only
+    the other rows are checked text by text."""
+    bad = 0
+    for t in schema.TURNS:
+        cell = table[f"{t}_turn_responses"]
+        cands = [table[f"{t}_turn_response_{x}"] for x in schema.LETTERS]
+        parts = []
+        for x, c in zip("ABCD", cands):
+            parts += [pa.scalar(f"# Response {x}:\n", pa.large_string()), pc.fill_null(c, "")]
+            if x != "D":
+                parts.append(pa.scalar("\n\n", pa.large_string()))
+        expected = pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
+        same = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(expected), pc.utf8_trim_whitespace(cell)), False)
+        check = pc.and_(pc.is_valid(cell), pc.invert(same))
+        rows = np.flatnonzero(check.to_numpy(zero_copy_only=False))
+        if not len(rows):
+            continue
+        idx = pa.array(rows)
+        cells = cell.take(idx).to_pylist()
+        texts = [c.take(idx).to_pylist() for c in cands]
+        for i, text in enumerate(cells):
+            if any(v is not None and v.strip() not in text for v in (tx[i] for tx in texts)):
+                bad += 1
+    return bad
 
 
 def _typed(raw: pa.Table, path: str, version: str, counts: dict[str, int]) -> pa.Table:

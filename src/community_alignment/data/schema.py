@@ -106,9 +106,17 @@ class SchemaError(ValueError):
 MESSAGE = {"role": datasets.Value("string"), "content": datasets.Value("string")}
 MESSAGES = datasets.List(MESSAGE)
 
+#: `chosen_index` / `rejected_index`: ClassLabel a–d (values 0–3 as before), so `stratify_by_column` works.
+CANDIDATE_LABEL = datasets.ClassLabel(names=list(LETTERS))
+#: Country and language as ClassLabels (filter / stratify by them); `turn` stays an integer 1–4
+#: (a ClassLabel would renumber it 0–3): `ds.class_encode_column("turn")` makes it one when needed.
+COUNTRY_LABEL = datasets.ClassLabel(names=list(COUNTRIES))
+LANGUAGE_LABEL = datasets.ClassLabel(names=list(LANGUAGES))
+
 _DEMOGRAPHIC_FEATURES = {c: datasets.Value("string") for c in DEMOGRAPHIC_COLUMNS}
+_DEMOGRAPHIC_FEATURES["annotator_country"] = COUNTRY_LABEL
 _FLAG_FEATURES = {
-    "assigned_lang": datasets.Value("string"),
+    "assigned_lang": LANGUAGE_LABEL,
     "wave": datasets.Value("int8"),
     "is_pregenerated_first_prompt": datasets.Value("bool"),
     "in_balanced_subset": datasets.Value("bool"),
@@ -123,6 +131,8 @@ def conversation_features() -> datasets.Features:
             feats[c] = datasets.Value("int64")
         elif c in _FLAG_FEATURES:
             feats[c] = _FLAG_FEATURES[c]
+        elif c in _DEMOGRAPHIC_FEATURES:
+            feats[c] = _DEMOGRAPHIC_FEATURES[c]
         else:
             feats[c] = datasets.Value("string")
     return datasets.Features(feats)
@@ -145,7 +155,7 @@ def comparison_features() -> datasets.Features:
             **_comparison_meta(),
             "context": MESSAGES,
             "candidates": datasets.List(datasets.Value("string"), length=4),
-            "chosen_index": datasets.Value("int8"),
+            "chosen_index": CANDIDATE_LABEL,
             "has_empty_candidate": datasets.Value("bool"),
             "feedback": datasets.Value("string"),
             "split": datasets.Value("string"),
@@ -162,8 +172,8 @@ def pair_features() -> datasets.Features:
             "chosen": MESSAGES,
             "rejected": MESSAGES,
             **_comparison_meta(),
-            "chosen_index": datasets.Value("int8"),
-            "rejected_index": datasets.Value("int8"),
+            "chosen_index": CANDIDATE_LABEL,
+            "rejected_index": CANDIDATE_LABEL,
             "split": datasets.Value("string"),
             **_FLAG_FEATURES,
             **_DEMOGRAPHIC_FEATURES,
@@ -173,3 +183,26 @@ def pair_features() -> datasets.Features:
 
 #: Metadata columns carried from a conversation onto each of its comparisons and pairs.
 CARRIED_COLUMNS = ["annotator_id", *_FLAG_FEATURES, *DEMOGRAPHIC_COLUMNS]
+#: Columns stored as ClassLabel ids whose consumers want the names (country, language).
+NAMED_LABEL_COLUMNS = ("annotator_country", "assigned_lang")
+
+
+def decode_labels(columns: dict, features) -> dict:
+    """`columns` (name -> list/array of values, e.g. `ds.to_dict()` or a `map` batch) with the ClassLabel
+    ids of `annotator_country` / `assigned_lang` replaced by their names (None stays None). Ids of
+    `chosen_index` / `rejected_index` stay integers (0 = a … 3 = d)."""
+    out = dict(columns)
+    for name in NAMED_LABEL_COLUMNS:
+        feat = features.get(name) if features is not None else None
+        if name in out and isinstance(feat, datasets.ClassLabel):
+            names = feat.names
+            out[name] = [names[v] if v is not None and v >= 0 else None for v in out[name]]
+    return out
+
+
+def encode_label(features, column: str, values: list) -> list:
+    """Filter values for `column` in the dataset's storage: names → ids for a ClassLabel column."""
+    feat = features.get(column) if features is not None else None
+    if isinstance(feat, datasets.ClassLabel):
+        return [feat.str2int(v) if isinstance(v, str) else int(v) for v in values]
+    return list(values)

@@ -21,10 +21,23 @@ DEFAULT_SALT = "community-alignment-v1"
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 
 
+_QUOTES_SINGLE = "[\u2018\u2019\u201a\u201b\u2032\u0060\u00b4]"
+_QUOTES_DOUBLE = "[\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb]"
+_DASHES = "[\u2010\u2011\u2012\u2013\u2014\u2015\u2212]"
+
+
 def normalise_prompt(prompts: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Case-fold and collapse white space, so near-identical prompts share a group."""
-    folded = pc.utf8_lower(pc.utf8_trim_whitespace(prompts))
-    return pc.replace_substring_regex(folded, r"\s+", " ")
+    """The split key of a first-turn prompt, so near-identical prompts share a group: Unicode NFKC
+    (NFC = NFD, full-width = ASCII), curly quotes and primes → ' and ", dashes and minus → -,
+    lower case, white space collapsed, trailing punctuation (?, !, ., ।, …) and spaces stripped."""
+    key = pc.utf8_normalize(prompts, form="NFKC")
+    key = pc.replace_substring_regex(key, _QUOTES_SINGLE, "'")
+    key = pc.replace_substring_regex(key, _QUOTES_DOUBLE, '"')
+    key = pc.replace_substring_regex(key, _DASHES, "-")
+    key = pc.utf8_lower(key)
+    key = pc.replace_substring_regex(key, r"\s+", " ")
+    key = pc.replace_substring_regex(key, r"[\s\p{P}]+$", "")
+    return pc.utf8_trim_whitespace(key)
 
 
 def _unit_interval(keys: list[str], salt: str) -> np.ndarray:

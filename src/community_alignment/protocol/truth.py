@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..data.schema import decode_labels
 from ..metrics.contract import EvalData
 from ..metrics.groups import AXES, group_labels
 from ..scoring.baselines import candidate_lengths
@@ -78,7 +79,7 @@ def split_truth(ds, sets: bool = True) -> SplitTruth:
         cols += ["context", *[c for c in GROUP_COLUMNS if c in ds.column_names]]
     else:
         cols += [c for c in ("assigned_lang",) if c in ds.column_names]
-    data = ds.select_columns(cols).to_dict()
+    data = decode_labels(ds.select_columns(cols).to_dict(), ds.features)  # country / language names
     cands = [list(c) for c in data["candidates"]]
     columns = {k: np.asarray(data[k], dtype=object) for k in GROUP_COLUMNS if k in data}
     columns["turn"] = np.asarray(data["turn"], dtype=np.int64)

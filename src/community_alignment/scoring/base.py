@@ -23,7 +23,9 @@ class ComparisonBatch:
 
     @classmethod
     def from_dataset(cls, ds) -> ComparisonBatch:
-        data = ds.to_dict()
+        from ..data.schema import decode_labels
+
+        data = decode_labels(ds.to_dict(), ds.features)  # country / language names, not ClassLabel ids
         cols = {k: np.asarray(v, dtype=object) for k, v in data.items() if k not in ("context", "candidates")}
         return cls(
             contexts=data["context"],

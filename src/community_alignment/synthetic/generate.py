@@ -356,9 +356,9 @@ def write(path: str, cfg: GeneratorConfig | None = None, probs_path: str | None 
         pw.writerow(_PROB_HEADER)
         iterator = range(cfg.n_conversations)
         if progress:
-            from tqdm.auto import tqdm
+            from ..progress import progress_bar
 
-            iterator = tqdm(iterator, desc="synthetic conversations", unit="conv")
+            iterator = progress_bar(iterator, desc="synthetic conversations", unit="conv")
         for i in iterator:
             a = p.annot[i]
             lg = p.lang[i]

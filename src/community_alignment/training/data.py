@@ -9,6 +9,8 @@ import numpy as np
 
 @dataclass
 class DataSelection:
+    """A `SourceSpec` (source, data_path, revision, hub_file, split_by) plus row filters."""
+
     source: str = "sample"
     data_path: str | None = None
     revision: str | None = None
@@ -17,21 +19,38 @@ class DataSelection:
     languages: list[str] | None = None
     turns: list[int] | None = None
     cache_dir: str | None = None
+    hub_file: str = "v1.1"
+
+    @property
+    def spec(self):
+        """The data source as the one `SourceSpec` the builder and the CLI share."""
+        from ..data.sources import SourceSpec
+
+        return SourceSpec(
+            source=self.source,
+            data_path=self.data_path,
+            revision=self.revision,
+            hub_file=self.hub_file,
+            split_by=self.split_by,
+        )
+
+    @classmethod
+    def from_spec(cls, spec, **filters) -> DataSelection:
+        return cls(
+            source=spec.source,
+            data_path=spec.data_path,
+            revision=spec.revision,
+            hub_file=spec.hub_file,
+            split_by=spec.split_by,
+            **filters,
+        )
 
 
 def load_config(sel: DataSelection, config: str):
     """download_and_prepare one config of the builder and return its DatasetDict."""
     from ..data.builder import CommunityAlignment
 
-    kwargs = {} if sel.split_by == "prompt" else {"split_by": sel.split_by}
-    b = CommunityAlignment(
-        config_name=config,
-        source=sel.source,
-        data_path=sel.data_path,
-        revision=sel.revision,
-        cache_dir=sel.cache_dir,
-        **kwargs,
-    )
+    b = CommunityAlignment(config_name=config, cache_dir=sel.cache_dir, **sel.spec.builder_kwargs())
     b.download_and_prepare()
     return b.as_dataset()
 
@@ -41,8 +60,11 @@ def apply_filters(ds, sel: DataSelection):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from ..data.schema import encode_label
+
     conds = [("annotator_country", sel.countries), ("assigned_lang", sel.languages), ("turn", sel.turns)]
-    conds = [(c, v) for c, v in conds if v]
+    # country / language are ClassLabels: filter on their ids
+    conds = [(c, encode_label(ds.features, c, v)) for c, v in conds if v]
     if not conds:
         return ds
 

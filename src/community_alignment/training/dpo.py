@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..data.schema import decode_labels
 from .conditioning import condition
 
 
@@ -9,6 +10,7 @@ def conversational_pairs(pairs, conditioning: str):
     """prompt / chosen / rejected columns only, with the profile system message on the prompt."""
 
     def cond(batch: dict) -> dict:
+        batch = decode_labels(batch, pairs.features)  # country / language names for the profile
         keys = list(batch)
         rows = [dict(zip(keys, vals)) for vals in zip(*(batch[k] for k in keys))]
         return {"prompt": [condition(r["prompt"], r, conditioning) for r in rows]}

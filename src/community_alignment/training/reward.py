@@ -7,6 +7,7 @@ of silently dropped (TRL's own `max_length` drops them).
 
 from __future__ import annotations
 
+from ..data.schema import decode_labels
 from ..models.encoding import Encoder
 from .conditioning import condition
 
@@ -15,6 +16,7 @@ def tokenize_pairs(pairs, encoder: Encoder, conditioning: str):
     """Dataset with chosen_ids / rejected_ids (conditioning applied to the prompt)."""
 
     def tok(batch: dict) -> dict:
+        batch = decode_labels(batch, pairs.features)  # country / language names for the profile
         keys = list(batch)
         chosen, rejected = [], []
         for vals in zip(*(batch[k] for k in keys)):
@@ -45,6 +47,8 @@ def train_reward(loaded, train_pairs, training_args, conditioning: str, max_leng
     encoder = Encoder(loaded.tokenizer, max_length=max_length)
     data = tokenize_pairs(train_pairs, encoder, conditioning)
     training_args.max_length = None  # already truncated (and counted) by the encoder
+    # keep the `length` column for the length-grouped sampler (TRL keeps only chosen/rejected ids otherwise)
+    training_args.remove_unused_columns = False
     trainer = RewardTrainer(
         model=loaded.model, args=training_args, train_dataset=data, processing_class=loaded.tokenizer
     )

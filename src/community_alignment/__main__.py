@@ -1,0 +1,8 @@
+"""`python -m community_alignment …` = the `community-alignment` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
