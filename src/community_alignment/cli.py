@@ -186,7 +186,15 @@ def cmd_make_sample(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from .pipeline.config import parse_args
     from .pipeline.run import run
+    from .protocol.tracks import TRACKS
     from .results.report import terminal_summary
+
+    if args.hub_file != "v1.1":
+        raise CommandError("protocol v2 tracks are defined on the v1.1 file: --hub-file must be v1.1 to score")
+    if TRACKS[args.track].split_by not in (None, args.split_by):
+        raise CommandError(
+            f"track {args.track!r} splits by {TRACKS[args.track].split_by}: drop --split-by {args.split_by}"
+        )
 
     argv = [
         "--skip_training",

@@ -149,9 +149,9 @@ def sample_candidates(
     results: list[SampleResult] = []
     starts = range(0, len(prompts), batch_size)
     if progress:
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
-        starts = tqdm(starts, desc=f"{method} sampling", unit="batch")
+        starts = progress_bar(starts, desc=f"{method} sampling", unit="batch")
     for s in starts:
         chunk = prompts[s : s + batch_size]
         if method == "independent":

@@ -61,9 +61,9 @@ def score_sequences(
     mine = length_batches(lengths, batch_size)[rank::world]
     device = accelerator.device if accelerator else torch.device("cpu")
     if progress and rank == 0:
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
-        mine = tqdm(mine, desc=desc, unit="batch")
+        mine = progress_bar(mine, desc=desc, unit="batch")
     out_idx, out_val = [], []
     with torch.inference_mode():
         for idx in mine:
