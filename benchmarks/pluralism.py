@@ -45,6 +45,8 @@ def main(argv=None) -> None:
     summary = compare(dirs, out, resamples=known.report_resamples)
     atomic_write_json(os.path.join(runs_dir, "pluralism", "pluralism.json"), clean_json(summary))
     for name, c in summary["contrasts"].items():
+        if "worst" not in c:
+            continue
         w = c["worst"]
         print(
             f"{name}: worst-country top-1 {100 * w['difference']:+.1f} [{100 * w['ci_low']:+.1f}, {100 * w['ci_high']:+.1f}] p={w['p']:.4f}"

@@ -113,8 +113,9 @@ def _train_table(meta):
 
     train = load_config(DataSelection(), "comparisons")["train"]
     fp = read_meta(train.info)["split_manifest"]["fingerprints"]["train"]
-    conv = np.asarray(train["conversation_id"], dtype=np.int64)[:899]
-    turn = np.asarray(train["turn"], dtype=np.int64)[:899]
+    n_test = len(sample_truth().test.turn)
+    conv = np.asarray(train["conversation_id"], dtype=np.int64)[:n_test]
+    turn = np.asarray(train["turn"], dtype=np.int64)[:n_test]
     cols = {"conversation_id": pa.array(conv), "turn": pa.array(turn)}
     cols.update({c: pa.array(np.zeros(len(conv))) for c in SCORE_COLUMNS})
     return pa.table(cols), _set(meta, "/protocol/dataset/fingerprint", fp, reid=True)
@@ -270,8 +271,9 @@ def make_corpus(folder, base_files, outside) -> tuple[dict[str, str], list[str]]
     table_case("duplicate_ids.parquet", pa.concat_tables([table, table.slice(5, 2)]), "duplicate comparisons")
     smoke = json.loads(json.dumps(meta))
     smoke["evaluation"] = {"subsample": 300, "filters": {}}
-    table_case("smoke_claiming_main.parquet", table.take(np.arange(0, 899, 3)), "belongs to track 'smoke'", smoke)
-    table_case("smoke_claiming_main_quiet.parquet", table.take(np.arange(0, 899, 3)), "test comparison(s) missing")
+    every_third = np.arange(0, table.num_rows, 3)
+    table_case("smoke_claiming_main.parquet", table.take(every_third), "belongs to track 'smoke'", smoke)
+    table_case("smoke_claiming_main_quiet.parquet", table.take(every_third), "test comparison(s) missing")
     # scores
     s = _scores(table)
     for name, value in (("nan", np.nan), ("inf", np.inf), ("neg_inf", -np.inf)):
@@ -362,7 +364,8 @@ def make_corpus(folder, base_files, outside) -> tuple[dict[str, str], list[str]]
     free["provenance"] = {"created": MD_LINK, "git_sha": FORMULA}
     _write(os.path.join(folder, "free_strings.parquet"), _with_scores(table, s + 0.0), free)
     accepted.append("free_strings.parquet")
-    cheap_submission(os.path.join(folder, "smoke.parquet"), "org/smoke-run", "length", rows=np.arange(0, 899, 2))
+    n_test = len(sample_truth().test.turn)
+    cheap_submission(os.path.join(folder, "smoke.parquet"), "org/smoke-run", "length", rows=np.arange(0, n_test, 2))
     accepted.append("smoke.parquet")
     return rejected, accepted
 

@@ -275,6 +275,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     _refuse_overwrite([args.out], args.overwrite)
     out = compare(arms, args.out, baseline=args.baseline, resamples=args.bootstrap_resamples, title=args.title)
     for name, c in out["contrasts"].items():
+        if "worst" not in c:
+            print(f"{name}: no eligible groups")
+            continue
         w = c["worst"]
         print(
             f"{name}: worst-group top-1 {100 * w['difference']:+.1f} [{100 * w['ci_low']:+.1f}, {100 * w['ci_high']:+.1f}]"

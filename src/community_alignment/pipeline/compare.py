@@ -142,6 +142,9 @@ def compare(
 def conclusion(contrasts: dict) -> str:
     lines = []
     for name, c in contrasts.items():
+        if "worst" not in c:
+            lines.append(f"- **{md_escape(name)}**: no group has enough annotators for a worst-group comparison.")
+            continue
         w = c["worst"]
         sig = w["ci_low"] > 0 or w["ci_high"] < 0
         direction = "raises" if w["difference"] > 0 else "lowers"
