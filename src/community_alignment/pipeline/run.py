@@ -109,7 +109,8 @@ def score_and_evaluate(
     truth = truth_of(b)
     evaluation = {
         "subsample": b.max_eval_comparisons or None,
-        "filters": {"countries": b.countries, "languages": b.languages, "turns": b.turns},
+        # the track's own language definition (e.g. `--track en --languages en`) is not a filter
+        "filters": {"countries": b.countries, "languages": b.languages if b.smoke else None, "turns": b.turns},
     }
     training = {**(training or {}), "train_pairs_requested": b.max_train_pairs, "seed": seed}
     if b.placebo_seed is not None:
