@@ -18,7 +18,7 @@ METHODS: dict[str, str] = {
     "other": "scores produced by code outside this package (described in the submission's training block)",
 }
 SCORER_KINDS = ("model", "baseline", "oracle")
-TRAINABLE = ("reward", "dpo")
+TRAINABLE = ("reward", "dpo", "personalized")
 
 _BUILDERS: dict[str, Callable] = {}
 

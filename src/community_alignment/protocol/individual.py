@@ -1,0 +1,778 @@
+"""The individual track: few-shot personalization measured per annotator, from any submission's scores.
+
+Track `unseen_annotators` (tracks.py) evaluates people the model never saw: the annotator-disjoint
+split. A submission of this track holds (docs/benchmark.md, "The individual track"):
+
+- **population rows** (`k = 0, draw = 0, control = 0`, or no k/draw/control columns at all): the
+  submitted model's scores on *every* comparison of the validation **and** test annotators, once.
+  The test rows give the usual group-level results (on unseen people); the validation rows are where
+  the adaptation below is tuned — never on a test annotator's query set.
+- optionally, **k-shot rows** (`k > 0`) of a model that personalizes itself (method `personalized`):
+  for every test annotator evaluated at k, every draw and control (0 = own support, 1 = the random
+  other user's support, episodes.py), the annotator's query comparisons scored with the user part
+  fitted on that support. A k present must be complete.
+
+Every number here comes from those scores and the episodes (`episodes.py`), pure numpy/scipy:
+
+- **adapted** (every submission): a per-annotator multinomial logit over the submitted score and
+  simple candidate features (standardised log length, letter), fitted on the k support comparisons
+  with a Gaussian prior N(w₀, λ⁻¹ I) around the **pooled fit** w₀. w₀ is fitted on the validation
+  annotators' support pools, λ chosen on their query sets (mean NLL over the k sweep). k = 0 is the
+  pooled fit itself: the population-only control.
+- **native** (k-shot rows present): the submission's own k-shot scores; k = 0 is its population rows.
+- Controls beside every k: population-only (k = 0 on the same annotators) and random-other-user (the
+  same method fitted on another annotator's support). A gain *counts* only where it beats the
+  random-other-user control (paired bootstrap over annotators, p < 0.05) and the population.
+- Metrics per annotator (the native unit): best-of-4 top-1 and NLL over the query set, averaged over
+  draws; pairwise accuracy as a secondary view. Over annotators: the mean, the 10th-percentile
+  annotator, the share below the population-only control, the k-shot curve, gains with CIs paired on
+  annotators (bootstrap over annotators), by country and by language; on the synthetic sample also as
+  expected values under the generator's true probabilities (view `expected`) and the share of the
+  gap to the individual oracle closed.
+
+`individual_block(submission, truth)` is the one entry point (the leaderboard calls it per
+submission). On a track-`main` submission (the prompt split: every test annotator was seen in
+training) it gives the **seen** view; there the track has no validation rows, so the pooled fit and λ
+are cross-fitted over two halves of the test annotators (each half tuned on the other).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..metrics.accuracy import score_scale
+from ..metrics.bootstrap import DEFAULT_RESAMPLES, Replicates, holm, percentile_ci, pvalue_zero
+from ..metrics.choice_model import candidate_features, fit_map
+from ..metrics.contract import per_comparison
+from ..results.types import (
+    Difference,
+    Estimate,
+    GroupPoint,
+    IndividualBlock,
+    KShotPoint,
+    MethodCurve,
+    PersonDistribution,
+)
+from .episodes import CONTROL_OTHER, CONTROL_OWN, DESIGN, EpisodeDesign, Episodes, _h, build_episodes
+from .submission import Problem, Submission, SubmissionError, _ids
+from .truth import SplitTruth, Truth
+
+TRACK = "unseen_annotators"
+EXTRA_COLUMNS = ("k", "draw", "control")
+LAMBDA_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
+POOLED_PRECISION = 1e-3  # the pooled fit's (near-flat) prior precision
+GROUP_AXES = ("country", "language")
+#: Fewer annotators than this: a mean is reported without a CI and a difference without a p-value
+#: (a bootstrap over 1–4 people says nothing).
+MIN_CI_ANNOTATORS = 5
+NAN = float("nan")
+METHOD_DESCRIPTIONS = {
+    "adapted": "the contract's adaptation: per-annotator logit over the submitted score, log length and letter, "
+    "shrunk toward the pooled fit",
+    "native": "the submission's own k-shot scores (its user part fitted on each support set)",
+}
+
+
+# --- reading a submission of the track --------------------------------------------------------
+
+
+@dataclass
+class SubmissionRows:
+    """A submission's scores, aligned to the truth: population scores of the fitting split (validation;
+    None on the seen view) and of the evaluated split, and the k-shot rows by (k, draw, control)."""
+
+    fit: np.ndarray | None
+    eval: np.ndarray
+    native: dict[tuple[int, int, int], np.ndarray]  # (k, draw, control) → (n_eval, 4), NaN off its rows
+
+
+def _columns(sub: Submission) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    zeros = np.zeros(len(sub), dtype=np.int64)
+    return tuple(np.asarray(sub.extra.get(c, zeros), dtype=np.int64) for c in EXTRA_COLUMNS)
+
+
+def _score_problems(scores: np.ndarray, present: np.ndarray, split: SplitTruth, rows: np.ndarray, what: str) -> list:
+    """Scores finite on every present candidate, NaN on absent ones (as `submission.align`)."""
+    out = []
+    for mask, message in (
+        (present & ~np.isfinite(scores), "NaN or ±inf on a present candidate"),
+        (~present & ~np.isnan(scores), "a score where the candidate is absent (must be NaN)"),
+    ):
+        bad = rows[np.flatnonzero(mask.any(1))]
+        if len(bad):
+            out.append(Problem("scores", f"{what}: {message}: {_ids(split.conversation_id[bad], split.turn[bad])}"))
+    return out
+
+
+def read_rows(sub: Submission, truth: Truth, episodes: Episodes, fit: SplitTruth | None) -> SubmissionRows:
+    """Align a submission's rows to the truth; SubmissionError lists every problem (duplicates, ids
+    outside the track, missing population rows, incomplete k-shot rows, bad scores)."""
+    problems: list[Problem] = []
+    k, draw, control = _columns(sub)
+    ev = truth.test
+    splits = [("test", ev)] + ([("validation", fit)] if fit is not None else [])
+    where: dict[tuple[int, int], tuple[int, int]] = {}
+    for s, (_, split) in enumerate(splits):
+        for i, key in enumerate(zip(split.conversation_id.tolist(), split.turn.tolist())):
+            where[key] = (s, i)
+    keys = list(zip(sub.conversation_id.tolist(), sub.turn.tolist()))
+    design = episodes.design
+    pop = k == 0
+    if (pop & ((draw != 0) | (control != 0))).any():
+        r = np.flatnonzero(pop & ((draw != 0) | (control != 0)))
+        problems.append(
+            Problem(
+                "rows",
+                f"population rows (k = 0) must have draw = 0 and control = 0: {_ids(sub.conversation_id[r], sub.turn[r])}",
+            )
+        )
+    bad_k = ~np.isin(k, design.k_sweep)
+    bad_draw = (draw < 0) | (draw >= design.draws)
+    bad_control = ~np.isin(control, (CONTROL_OWN, CONTROL_OTHER))
+    for mask, what in (
+        (bad_k, f"k must be one of {list(design.k_sweep)}"),
+        (bad_draw & ~pop, f"draw must be in 0..{design.draws - 1}"),
+        (bad_control & ~pop, "control must be 0 (own support) or 1 (random other user)"),
+    ):
+        if mask.any():
+            r = np.flatnonzero(mask)
+            problems.append(Problem("rows", f"{what}: {_ids(sub.conversation_id[r], sub.turn[r])}"))
+    # population rows: every comparison of the evaluated (and fitting) split, once
+    filled = [np.zeros(len(split.turn), dtype=bool) for _, split in splits]
+    pop_scores = [np.full((len(split.turn), 4), np.nan) for _, split in splits]
+    dup, outside = [], []
+    for r in np.flatnonzero(pop):
+        loc = where.get(keys[r])
+        if loc is None:
+            outside.append(r)
+        elif filled[loc[0]][loc[1]]:
+            dup.append(r)
+        else:
+            filled[loc[0]][loc[1]] = True
+            pop_scores[loc[0]][loc[1]] = sub.scores[r]
+    if dup:
+        d = np.array(dup)
+        problems.append(
+            Problem("rows", f"duplicate population rows (k = 0): {_ids(sub.conversation_id[d], sub.turn[d])}")
+        )
+    if outside:
+        o = np.array(outside)
+        found = sorted({truth.outside.get(int(c), "no split of this dataset") for c in sub.conversation_id[o]})
+        evaluated = " and ".join(name for name, _ in splits)
+        problems.append(
+            Problem(
+                "rows",
+                f"{len(o)} comparison(s) not among the {evaluated} comparisons of track "
+                f"{truth.protocol['track']!r} (found in: {', '.join(found)}): {_ids(sub.conversation_id[o], sub.turn[o])}",
+            )
+        )
+    for (name, split), f in zip(splits, filled):
+        if not f.all():
+            m = np.flatnonzero(~f)
+            problems.append(
+                Problem(
+                    "rows",
+                    f"{len(m)} {name} comparison(s) have no population row (k = 0): {_ids(split.conversation_id[m], split.turn[m])}",
+                )
+            )
+    for (name, split), scores, f in zip(splits, pop_scores, filled):
+        idx = np.flatnonzero(f)
+        problems += _score_problems(scores[idx], split.data.present[idx], split, idx, f"{name} population rows")
+    # k-shot rows
+    native: dict[tuple[int, int, int], np.ndarray] = {}
+    shot = ~pop & ~bad_k & ~bad_draw & ~bad_control
+    for kk in sorted(set(k[shot].tolist())):
+        expected: dict[tuple[int, int, int], None] = {}
+        others = episodes.others(kk)
+        for a in episodes.at(kk):
+            q = episodes.annotators[a].query
+            for d in range(design.draws):
+                for c in (CONTROL_OWN, CONTROL_OTHER):
+                    if c == CONTROL_OTHER and others[(a, d)] is None:
+                        continue
+                    for row in q.tolist():
+                        expected[(row, d, c)] = None
+        got: dict[tuple[int, int, int], int] = {}
+        dup, extra = [], []
+        for r in np.flatnonzero(shot & (k == kk)):
+            loc = where.get(keys[r])
+            key = None if loc is None or loc[0] != 0 else (loc[1], int(draw[r]), int(control[r]))
+            if key is None or key not in expected:
+                extra.append(r)
+            elif key in got:
+                dup.append(r)
+            else:
+                got[key] = r
+        if dup:
+            d = np.array(dup)
+            problems.append(
+                Problem(
+                    "rows",
+                    f"k = {kk}: duplicate (comparison, draw, control) rows: {_ids(sub.conversation_id[d], sub.turn[d])}",
+                )
+            )
+        if extra:
+            e = np.array(extra)
+            problems.append(
+                Problem(
+                    "rows",
+                    f"k = {kk}: {len(e)} row(s) that are not a query comparison of a test annotator evaluated at this k "
+                    f"(or draw/control outside the episodes): {_ids(sub.conversation_id[e], sub.turn[e])}",
+                )
+            )
+        missing = [key for key in expected if key not in got]
+        if missing:
+            m = np.array([key[0] for key in missing])
+            problems.append(
+                Problem(
+                    "rows",
+                    f"k = {kk}: {len(missing)} k-shot row(s) missing (every query comparison × draw × control of every "
+                    f"annotator evaluated at k): {_ids(ev.conversation_id[m], ev.turn[m])}",
+                )
+            )
+            continue
+        for d in range(design.draws):
+            for c in (CONTROL_OWN, CONTROL_OTHER):
+                arr = np.full((len(ev.turn), 4), np.nan)
+                sel = [(key[0], r) for key, r in got.items() if key[1] == d and key[2] == c]
+                if not sel:
+                    continue
+                rows_ev = np.array([x[0] for x in sel])
+                rows_sub = np.array([x[1] for x in sel])
+                arr[rows_ev] = sub.scores[rows_sub]
+                problems += _score_problems(arr[rows_ev], ev.data.present[rows_ev], ev, rows_ev, f"k = {kk} rows")
+                native[(kk, d, c)] = arr
+    if problems:
+        raise SubmissionError(sub.path, problems)
+    return SubmissionRows(pop_scores[1] if fit is not None else None, pop_scores[0], native)
+
+
+# --- the adaptation ---------------------------------------------------------------------------
+
+
+@dataclass
+class Adaptation:
+    """The contract's per-annotator adaptation of a scorer: features [score / scale, log length z,
+    letters b c d], pooled weights w0, prior precision lam·I."""
+
+    scale: float
+    w0: np.ndarray
+    lam: float
+    names: list[str]
+
+    def features(self, scores: np.ndarray, split: SplitTruth, rows: np.ndarray) -> np.ndarray:
+        present = split.data.present[rows]
+        s = np.where(present, np.nan_to_num(scores[rows]), 0.0) / self.scale
+        s = np.where(present, s - s.sum(1, keepdims=True) / np.maximum(present.sum(1, keepdims=True), 1), 0.0)
+        extra, _ = candidate_features(split.lengths[rows], present)
+        return np.concatenate([s[..., None], extra], -1)
+
+    def fit_users(self, split: SplitTruth, scores: np.ndarray, supports: list[np.ndarray]) -> np.ndarray:
+        """(E, p) user weights, one per support set (all of one size k)."""
+        if not supports:
+            return np.zeros((0, len(self.w0)))
+        k = len(supports[0])
+        if k == 0:
+            return np.tile(self.w0, (len(supports), 1))
+        rows = np.concatenate(supports)
+        X = self.features(scores, split, rows).reshape(len(supports), k, 4, -1)
+        valid = split.data.valid[rows].reshape(len(supports), k, 4)
+        chosen = split.data.chosen[rows].reshape(len(supports), k)
+        return fit_map(X, valid, chosen, self.w0, self.lam * np.eye(len(self.w0)))
+
+    def utilities(self, split: SplitTruth, scores: np.ndarray, rows: np.ndarray, w: np.ndarray) -> np.ndarray:
+        u = self.features(scores, split, rows) @ w
+        return np.where(split.data.present[rows], u, np.nan)
+
+
+def _score_feature_name() -> list[str]:
+    return ["score"] + candidate_features(np.ones((1, 4)), np.ones((1, 4), dtype=bool))[1]
+
+
+def fit_adaptation(
+    split: SplitTruth, scores: np.ndarray, episodes: Episodes, annotators: list[int], grid: tuple = LAMBDA_GRID
+) -> tuple[Adaptation, dict]:
+    """The pooled fit on `annotators`' support pools and λ chosen on their query sets (mean per-annotator
+    query NLL averaged over the k > 0 of the sweep). Returns the adaptation and its tuning record."""
+    names = _score_feature_name()
+    pools = [episodes.annotators[a].pool for a in annotators]
+    pool_rows = np.concatenate(pools) if pools else np.zeros(0, dtype=np.int64)
+    pool_rows = pool_rows[split.data.valid[pool_rows].sum(1) >= 2]
+    scale = score_scale(np.nan_to_num(scores[pool_rows]), split.data.valid[pool_rows]) if len(pool_rows) else 0.0
+    scale = scale if scale > 0 else 1.0
+    base = Adaptation(scale, np.zeros(len(names)), 1.0, names)
+    if len(pool_rows):
+        X = base.features(scores, split, pool_rows)[None]
+        base.w0 = fit_map(
+            X,
+            split.data.valid[pool_rows][None],
+            split.data.chosen[pool_rows][None],
+            np.zeros(len(names)),
+            POOLED_PRECISION * np.eye(len(names)),
+        )[0]
+    criterion = {}
+    ks = [k for k in episodes.design.k_sweep if k > 0]
+    for lam in grid:
+        cand = Adaptation(scale, base.w0, float(lam), names)
+        per_k = []
+        for k in ks:
+            ats = [a for a in annotators if len(episodes.annotators[a].pool) >= k]
+            if not ats:
+                continue
+            sup = [episodes.annotators[a].support(k, d) for a in ats for d in range(episodes.draws(k))]
+            W = cand.fit_users(split, scores, sup)
+            draws = episodes.draws(k)
+            parts = []
+            for i, a in enumerate(ats):
+                q = episodes.annotators[a].query
+                parts += [(i, q, cand.utilities(split, scores, q, W[i * draws + d])) for d in range(draws)]
+            per_k.append(float(np.nanmean(_per_annotator(_stack(parts, 1.0), split, len(ats), None)["nll"])))
+        criterion[str(lam)] = float(np.mean(per_k)) if per_k else NAN
+    finite = {float(k): v for k, v in criterion.items() if v == v}
+    chosen = min(finite, key=finite.get) if finite else 10.0
+    record = {
+        "features": names,
+        "score_scale": scale,
+        "pooled_weights": dict(zip(names, map(float, base.w0))),
+        "pooled_fit_comparisons": int(len(pool_rows)),
+        "fitted_on_annotators": len(annotators),
+        "lambda_grid": criterion,
+        "lambda": chosen,
+        "lambda_criterion": "mean per-annotator query NLL, averaged over the k > 0 of the sweep",
+    }
+    return Adaptation(scale, base.w0, chosen, names), record
+
+
+# --- per-annotator values ---------------------------------------------------------------------
+
+
+@dataclass
+class _Arm:
+    """Query scores of one method at one k and control: stacked rows of the evaluated split, the
+    annotator index of each row (into the k's annotator list), and the temperature."""
+
+    rows: np.ndarray
+    owner: np.ndarray
+    scores: np.ndarray
+    temperature: float
+
+
+def _stack(parts: list[tuple[int, np.ndarray, np.ndarray]], temperature: float) -> _Arm:
+    if not parts:
+        return _Arm(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4)), temperature)
+    return _Arm(
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([np.full(len(p[1]), p[0]) for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        temperature,
+    )
+
+
+def _per_annotator(arm: _Arm, split: SplitTruth, n: int, truth: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Per annotator (n): mean top-1, mean NLL, pairwise accuracy over their rows (all draws)."""
+    out = {m: np.full(n, np.nan) for m in ("top1", "nll", "pairwise")}
+    if not len(arm.rows):
+        return out
+    data = split.data.select(arm.rows)
+    t = None if truth is None else truth[arm.rows]
+    top1, credit, pairs, nll = per_comparison(arm.scores, data, arm.temperature, t)
+    count = np.bincount(arm.owner, minlength=n).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["top1"] = np.bincount(arm.owner, top1, n) / count
+        out["nll"] = np.bincount(arm.owner, nll, n) / count
+        out["pairwise"] = np.bincount(arm.owner, credit, n) / np.bincount(arm.owner, pairs, n)
+    out["top1"][count == 0] = np.nan
+    out["nll"][count == 0] = np.nan
+    return out
+
+
+# --- statistics over annotators ---------------------------------------------------------------
+
+
+class _Stats:
+    """Bootstrap over annotators (multinomial counts per annotator, shared by every number of a block)."""
+
+    def __init__(self, annotators: list[int], resamples: int, seed: int):
+        self.index = {a: i for i, a in enumerate(annotators)}
+        reps = Replicates.two_way(np.asarray(annotators), None, resamples, seed)
+        self.weights = reps.weights  # (B, A) or None
+        self.method = (
+            "bootstrap over annotators (multinomial counts per annotator), percentile 95% CI; no CI or p-value "
+            f"with fewer than {MIN_CI_ANNOTATORS} annotators"
+        )
+
+    def w(self, ann: list[int]) -> np.ndarray | None:
+        if self.weights is None or len(ann) < MIN_CI_ANNOTATORS:
+            return None
+        return self.weights[:, [self.index[a] for a in ann]].astype(np.float64)
+
+    @staticmethod
+    def _mean_reps(v: np.ndarray, w: np.ndarray | None) -> np.ndarray | None:
+        if w is None:
+            return None
+        ok = np.isfinite(v)
+        ww = w[:, ok]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (ww @ v[ok]) / ww.sum(1)
+
+    def mean(self, v: np.ndarray, w: np.ndarray | None) -> Estimate:
+        ok = np.isfinite(v)
+        if not ok.any():
+            return Estimate(NAN)
+        return Estimate(float(v[ok].mean()), *percentile_ci(self._mean_reps(v, w)))
+
+    def p10(self, v: np.ndarray, w: np.ndarray | None) -> Estimate:
+        ok = np.isfinite(v)
+        if not ok.any():
+            return Estimate(NAN)
+        vals = v[ok]
+        order = np.argsort(vals, kind="stable")
+        sv = vals[order]
+
+        def q(weights: np.ndarray) -> np.ndarray:
+            cum = np.cumsum(weights, -1)
+            idx = (cum < 0.1 * cum[..., -1:]).sum(-1)  # first position where the cumulative share reaches 10%
+            return sv[np.minimum(idx, len(sv) - 1)]
+
+        point = float(q(np.ones(len(sv))))
+        reps = None if w is None else q(w[:, ok][:, order])
+        return Estimate(point, *percentile_ci(reps))
+
+    def difference(self, a: np.ndarray, b: np.ndarray, w: np.ndarray | None) -> Difference:
+        d = a - b
+        ok = np.isfinite(d)
+        if not ok.any():
+            return Difference(Estimate(NAN), NAN, NAN, False)
+        est = float(d[ok].mean())
+        reps = self._mean_reps(d, w)
+        p = pvalue_zero(est, reps)
+        return Difference(Estimate(est, *percentile_ci(reps)), p, p, bool(np.isfinite(p) and p < 0.05))
+
+    def ratio(self, num: np.ndarray, den: np.ndarray, w: np.ndarray | None) -> tuple[Estimate, float]:
+        ok = np.isfinite(num) & np.isfinite(den)
+        if not ok.any() or den[ok].sum() == 0:
+            return Estimate(NAN), NAN
+        value = float(num[ok].sum() / den[ok].sum())
+        if w is None:
+            return Estimate(value), NAN
+        ww = w[:, ok]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reps = (ww @ num[ok]) / (ww @ den[ok])
+            num_reps = (ww @ num[ok]) / ww.sum(1)
+        return Estimate(value, *percentile_ci(reps)), pvalue_zero(float(num[ok].mean()), num_reps)
+
+
+# --- the block --------------------------------------------------------------------------------
+
+
+def _mode_labels(split: SplitTruth, episodes: Episodes, axis: str) -> dict[int, str]:
+    labels = split.data.groups.get(axis)
+    if labels is None:
+        return {}
+    out = {}
+    for a, e in episodes.annotators.items():
+        vals, counts = np.unique(np.asarray(labels[np.concatenate([e.query, e.pool])], dtype=str), return_counts=True)
+        out[a] = str(vals[np.argmax(counts)])
+    return out
+
+
+def _method_arms(
+    method: str,
+    k: int,
+    episodes: Episodes,
+    split: SplitTruth,
+    ats: list[int],
+    rows: SubmissionRows,
+    adapt_of: dict[int, Adaptation],
+    temperature: float,
+) -> tuple[_Arm, _Arm]:
+    """(own, random-other) query scores of a method at k for the annotators `ats`."""
+    draws = episodes.draws(k)
+    others = episodes.others(k) if k else {}
+    own, other = [], []
+    if method == "native":
+        for i, a in enumerate(ats):
+            q = episodes.annotators[a].query
+            for d in range(draws):
+                if k == 0:
+                    own.append((i, q, rows.eval[q]))
+                    continue
+                own.append((i, q, rows.native[(k, d, CONTROL_OWN)][q]))
+                if others[(a, d)] is not None:
+                    other.append((i, q, rows.native[(k, d, CONTROL_OTHER)][q]))
+        return _stack(own, temperature), _stack(other, temperature)
+    groups: dict[int, list[int]] = {}
+    for i, a in enumerate(ats):
+        groups.setdefault(id(adapt_of[a]), []).append(i)
+    for members in groups.values():
+        ad = adapt_of[ats[members[0]]]
+        sup_own, sup_other, owners = [], [], []
+        for i in members:
+            a = ats[i]
+            for d in range(draws):
+                sup_own.append(episodes.annotators[a].support(k, d))
+                b = others.get((a, d)) if k else None
+                if b is not None:
+                    sup_other.append(episodes.annotators[b].support(k, d))
+                    owners.append((i, d))
+        W_own = ad.fit_users(split, rows.eval, sup_own)
+        W_other = ad.fit_users(split, rows.eval, sup_other)
+        for j, i in enumerate(members):
+            q = episodes.annotators[ats[i]].query
+            for d in range(draws):
+                own.append((i, q, ad.utilities(split, rows.eval, q, W_own[j * draws + d])))
+        for (i, _d), w in zip(owners, W_other):
+            q = episodes.annotators[ats[i]].query
+            other.append((i, q, ad.utilities(split, rows.eval, q, w)))
+    return _stack(own, 1.0), _stack(other, 1.0)
+
+
+def _references(
+    truth: Truth, split: SplitTruth, episodes: Episodes, ats: list[int]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per-annotator expected top-1 / NLL of the references on the same query rows (as in the contract:
+    random = a constant score; oracles from the generator's probabilities, expected under p_true)."""
+    from .references import ORACLES
+
+    parts = [(i, episodes.annotators[a].query) for i, a in enumerate(ats)]
+    rows = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    owner = np.concatenate([np.full(len(p[1]), p[0]) for p in parts]) if parts else np.zeros(0, np.int64)
+    present = split.data.present[rows]
+    out = {}
+    arm = _Arm(rows, owner, np.where(present, 0.0, np.nan), 1.0)
+    v = _per_annotator(arm, split, len(ats), None)
+    out["random"] = {"top1": v["top1"], "nll": v["nll"]}
+    if truth.oracle and split is truth.test:
+        p_true = truth.oracle["p_true"]
+        for name, level in ORACLES.items():
+            p = truth.oracle[level][rows]
+            arm = _Arm(rows, owner, np.where(present, np.log(np.clip(p, 1e-12, None)), np.nan), 1.0)
+            v = _per_annotator(arm, split, len(ats), p_true)
+            out[name] = {"top1": v["top1"], "nll": v["nll"]}
+    return out
+
+
+def _curve(
+    method: str,
+    view: str,
+    arms: dict[int, tuple[_Arm, _Arm]],
+    refs: dict[int, dict],
+    episodes: Episodes,
+    split: SplitTruth,
+    truth_p: np.ndarray | None,
+    stats: _Stats,
+    labels: dict[str, dict[int, str]],
+    temperature: float,
+) -> MethodCurve:
+    ks = sorted(arms)
+    ats0 = episodes.at(0)
+    per = {}
+    for k in ks:
+        ats = episodes.at(k)
+        own, other = arms[k]
+        per[k] = (_per_annotator(own, split, len(ats), truth_p), _per_annotator(other, split, len(ats), truth_p))
+    base = {a: i for i, a in enumerate(ats0)}
+    points: dict[str, KShotPoint] = {}
+    fam_pop, fam_other = {}, {}
+    for k in ks:
+        ats = episodes.at(k)
+        w = stats.w(ats)
+        own, other = per[k]
+        pop = {m: per[0][0][m][[base[a] for a in ats]] for m in ("top1", "nll")}
+        below_top1 = np.where(np.isfinite(own["top1"]), (own["top1"] < pop["top1"] - 1e-12).astype(float), np.nan)
+        below_nll = np.where(np.isfinite(own["nll"]), (own["nll"] > pop["nll"] + 1e-12).astype(float), np.nan)
+        nan_est = Estimate(NAN)
+        vs_pop = {
+            "top1": stats.difference(own["top1"], pop["top1"], w),
+            "nll": stats.difference(pop["nll"], own["nll"], w),
+        }
+        vs_other = {
+            "top1": stats.difference(own["top1"], other["top1"], w),
+            "nll": stats.difference(other["nll"], own["nll"], w),
+        }
+        ref = refs[k]
+        gap, gap_p = Estimate(NAN), NAN
+        if "oracle_individual" in ref and k > 0:
+            gap, gap_p = stats.ratio(own["top1"] - pop["top1"], ref["oracle_individual"]["top1"] - pop["top1"], w)
+        counts = bool(
+            k > 0
+            and vs_other["top1"].significant
+            and vs_other["top1"].difference.value > 0
+            and vs_pop["top1"].difference.value > 0
+        )
+        q_rows = sum(len(episodes.annotators[a].query) for a in ats)
+        points[str(k)] = KShotPoint(
+            k=k,
+            annotators=len(ats),
+            comparisons=int(q_rows),
+            draws=episodes.draws(k),
+            top1=PersonDistribution(
+                stats.mean(own["top1"], w), stats.p10(own["top1"], w), stats.mean(below_top1, w) if k else nan_est
+            ),
+            nll=PersonDistribution(
+                stats.mean(own["nll"], w), _neg(stats.p10(-own["nll"], w)), stats.mean(below_nll, w) if k else nan_est
+            ),
+            pairwise=stats.mean(own["pairwise"], w),
+            other_top1=stats.mean(other["top1"], w) if k else nan_est,
+            other_nll=stats.mean(other["nll"], w) if k else nan_est,
+            vs_population=vs_pop,
+            vs_random_other=vs_other,
+            counts=counts,
+            gap_closed=gap,
+            gap_p=gap_p,
+            references={r: {m: float(np.nanmean(v[m])) if len(v[m]) else NAN for m in v} for r, v in ref.items()},
+        )
+        if k > 0:
+            fam_pop[str(k)], fam_other[str(k)] = vs_pop["top1"], vs_other["top1"]
+    for fam in (fam_pop, fam_other):
+        adj = holm({k: d.p for k, d in fam.items()})
+        for k, d in fam.items():
+            d.p_holm, d.significant = adj[k]["p_holm"], adj[k]["significant"]
+    by_group: dict[str, dict[str, dict[str, GroupPoint]]] = {}
+    for axis, lab in labels.items():
+        by_group[axis] = {}
+        for k in ks:
+            if k == 0:
+                continue
+            ats = episodes.at(k)
+            own, other = per[k]
+            pop_top1 = per[0][0]["top1"][[base[a] for a in ats]]
+            fam = {}
+            for g in sorted({lab[a] for a in ats}):
+                idx = np.array([i for i, a in enumerate(ats) if lab[a] == g])
+                members = [ats[i] for i in idx]
+                w = stats.w(members)
+                point = GroupPoint(
+                    len(members),
+                    stats.mean(own["top1"][idx], w),
+                    stats.difference(own["top1"][idx], pop_top1[idx], w),
+                    stats.difference(own["top1"][idx], other["top1"][idx], w),
+                )
+                by_group[axis].setdefault(g, {})[str(k)] = point
+                fam[g] = point
+            for attr in ("vs_population", "vs_random_other"):
+                adj = holm({g: getattr(p, attr).p for g, p in fam.items()})
+                for g, p in fam.items():
+                    d = getattr(p, attr)
+                    d.p_holm, d.significant = adj[g]["p_holm"], adj[g]["significant"]
+    return MethodCurve(METHOD_DESCRIPTIONS[method] + f" ({view})", float(temperature), points, by_group)
+
+
+def _neg(e: Estimate) -> Estimate:
+    """−e with its CI flipped (the 10th-percentile annotator of NLL is the 90th percentile of NLL)."""
+    return Estimate(-e.value, -e.ci_high, -e.ci_low)
+
+
+def individual_block(
+    sub: Submission,
+    truth: Truth,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    design: EpisodeDesign = DESIGN,
+) -> IndividualBlock:
+    """Every individual-level number of a submission: on a track-`unseen_annotators` submission the
+    unseen view (tuned on validation annotators), on a track-`main` one the seen view (cross-fitted)."""
+    unseen = truth.track.name == TRACK
+    split = truth.test
+    episodes = build_episodes(split.conversation_id, split.turn, split.data.annotators, split.data.informative, design)
+    fit_split = truth.validation if unseen else None
+    rows = read_rows(sub, truth, episodes, fit_split)
+    temperature = float(sub.metadata["model"]["temperature"])
+    tuning: dict = {}
+    adapt_of: dict[int, Adaptation] = {}
+    if unseen:
+        v = truth.validation
+        fit_eps = build_episodes(v.conversation_id, v.turn, v.data.annotators, v.data.informative, design)
+        ad, rec = fit_adaptation(v, rows.fit, fit_eps, fit_eps.at(0))
+        rec["fitted_on"] = "validation annotators (support pools: pooled fit; query sets: λ)"
+        rec["validation_annotators"] = fit_eps.summary()
+        tuning["adapted"] = rec
+        adapt_of = {a: ad for a in episodes.annotators}
+    else:
+        fold = {a: _h(design.salt, "fold", a) % 2 for a in episodes.annotators}
+        tuning["adapted"] = {"fitted_on": "cross-fitted: each half of the test annotators tuned on the other half"}
+        for f in (0, 1):
+            tune_on = [a for a in episodes.at(0) if fold[a] != f]
+            ad, rec = fit_adaptation(split, rows.eval, episodes, tune_on)
+            tuning["adapted"][f"half_{f}"] = rec
+            adapt_of.update({a: ad for a in episodes.annotators if fold[a] == f})
+    methods = ["adapted"] + (["native"] if rows.native else [])
+    native_ks = sorted({0} | {k for k, _, _ in rows.native})
+    stats = _Stats(episodes.at(0), resamples, seed)
+    labels = {axis: _mode_labels(split, episodes, axis) for axis in GROUP_AXES if axis in split.data.groups}
+    views_truth = {"observed": None}
+    if truth.oracle:
+        views_truth["expected"] = truth.oracle["p_true"]
+    arms = {}
+    refs = {}
+    for m in methods:
+        arms[m] = {}
+        for k in design.k_sweep if m == "adapted" else native_ks:
+            ats = episodes.at(k)
+            if not ats:
+                continue
+            arms[m][k] = _method_arms(m, k, episodes, split, ats, rows, adapt_of, temperature)
+            if k not in refs:
+                refs[k] = _references(truth, split, episodes, ats)
+    views = {}
+    for view, p in views_truth.items():
+        views[view] = {
+            m: _curve(m, view, arms[m], refs, episodes, split, p, stats, labels, temperature if m == "native" else 1.0)
+            for m in methods
+        }
+    head_method = "native" if "native" in methods else "adapted"
+    head_view = "expected" if "expected" in views else "observed"
+    hp = views[head_view][head_method].points.get(str(design.headline_k))
+    headline = {
+        "method": head_method,
+        "view": head_view,
+        "k": design.headline_k,
+        "available": hp is not None,
+    }
+    if hp is not None:
+        zero = views[head_view][head_method].points["0"]
+        headline.update(
+            annotators=hp.annotators,
+            top1=hp.top1.mean.value,
+            top1_population=zero.top1.mean.value,
+            gain=_diff_dict(hp.vs_population["top1"]),
+            gain_vs_random_other=_diff_dict(hp.vs_random_other["top1"]),
+            counts=hp.counts,
+            gap_closed=_est_dict(hp.gap_closed),
+            gap_p=hp.gap_p,
+            oracle_individual=hp.references.get("oracle_individual", {}).get("top1", NAN),
+        )
+    d = design.to_dict()
+    d["controls"] = {"0": "own support", "1": "random other user's support"}
+    d["bootstrap"] = stats.method
+    d["resamples"] = resamples
+    return IndividualBlock(
+        setting="unseen" if unseen else "seen",
+        track=truth.protocol["track"],
+        design=d,
+        annotators=episodes.summary(),
+        tuning=tuning,
+        views=views,
+        headline=headline,
+    )
+
+
+def _est_dict(e: Estimate) -> dict:
+    return {"value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high}
+
+
+def _diff_dict(d: Difference) -> dict:
+    return {**_est_dict(d.difference), "p": d.p}
+
+
+__all__ = [
+    "EXTRA_COLUMNS",
+    "TRACK",
+    "Adaptation",
+    "SubmissionRows",
+    "fit_adaptation",
+    "individual_block",
+    "read_rows",
+]
