@@ -84,8 +84,8 @@ def fit_map(
     prior_mean: np.ndarray,
     prior_precision: np.ndarray,
     offset: np.ndarray | None = None,
-    max_iter: int = 50,
-    tol: float = 1e-8,
+    max_iter: int = 30,
+    tol: float = 1e-6,
 ) -> np.ndarray:
     """MAP weights (E, p) of E independent choice models: X (E, m, 4, p) features, valid (E, m, 4),
     chosen (E, m) (a valid candidate), offset (E, m, 4) (default 0), prior N(prior_mean (p,) or (E, p),
@@ -105,29 +105,38 @@ def fit_map(
     Y = np.zeros((E, m, 4))
     np.put_along_axis(Y, chosen[..., None], 1.0, -1)
     w = mu.copy()
-    f, P = _objective(X, offset, valid, chosen, w, mu, lam)
-    active = np.ones(E, dtype=bool)
+
+    def objective(idx, v):
+        return _objective(X[idx], offset[idx], valid[idx], chosen[idx], v, mu[idx], lam)
+
+    f, P = objective(np.arange(E), w)
+    active = np.arange(E)  # episodes still moving; only they are recomputed
     for _ in range(max_iter):
-        grad = np.einsum("emj,emjp->ep", P - Y, X) + (w - mu) @ lam.T
-        xbar = np.einsum("emj,emjp->emp", P, X)
-        H = np.einsum("emj,emjp,emjq->epq", P, X, X) - np.einsum("emp,emq->epq", xbar, xbar) + lam
-        step = np.linalg.solve(H, grad[..., None])[..., 0]
-        step[~active] = 0.0
-        t = np.ones(E)
-        decrease = np.einsum("ep,ep->e", grad, step)
-        for _ in range(30):
-            cand = w - t[:, None] * step
-            f_new, P_new = _objective(X, offset, valid, chosen, cand, mu, lam)
-            ok = (f_new <= f - 1e-4 * t * decrease) | ~active
-            if ok.all():
-                break
-            t = np.where(ok, t, t / 2)
-        ok = f_new <= f + 1e-12
-        w = np.where(ok[:, None], cand, w)
-        f = np.where(ok, f_new, f)
-        P = np.where(ok[:, None, None], P_new, P)
-        moved = np.abs(t[:, None] * step).max(1)
-        active &= ok & (moved > tol)
-        if not active.any():
+        if not len(active):
             break
+        Xa, Pa = X[active], P[active]
+        grad = np.einsum("emj,emjp->ep", Pa - Y[active], Xa) + (w[active] - mu[active]) @ lam.T
+        xbar = np.einsum("emj,emjp->emp", Pa, Xa)
+        PX = (Pa[..., None] * Xa).reshape(len(active), m * 4, p)
+        H = PX.transpose(0, 2, 1) @ Xa.reshape(len(active), m * 4, p) - xbar.transpose(0, 2, 1) @ xbar + lam
+        step = np.linalg.solve(H, grad[..., None])[..., 0]
+        decrease = np.einsum("ep,ep->e", grad, step)
+        t = np.ones(len(active))
+        new_w = w[active] - step
+        new_f, new_P = objective(active, new_w)
+        pending = np.flatnonzero(new_f > f[active] - 1e-4 * decrease)
+        for _ in range(30):  # backtracking (Armijo), only where the full step did not decrease enough
+            if not len(pending):
+                break
+            t[pending] /= 2
+            idx = active[pending]
+            cand = w[idx] - t[pending, None] * step[pending]
+            cf, cP = objective(idx, cand)
+            new_w[pending], new_f[pending], new_P[pending] = cand, cf, cP
+            pending = pending[cf > f[idx] - 1e-4 * t[pending] * decrease[pending]]
+        improved = new_f <= f[active] + 1e-12
+        keep = active[improved]
+        w[keep], f[keep], P[keep] = new_w[improved], new_f[improved], new_P[improved]
+        moved = np.abs(t[:, None] * step).max(1)
+        active = active[improved & (moved > tol)]
     return w

@@ -61,7 +61,11 @@ from .truth import SplitTruth, Truth
 
 TRACK = "unseen_annotators"
 EXTRA_COLUMNS = ("k", "draw", "control")
+#: Prior precision grids, chosen on validation annotators: on the score's weight, and on the weights of
+#: the candidate features (length, letters) — a person may weigh the scorer's opinion differently
+#: without caring differently about length or position, so the two are regularised apart.
 LAMBDA_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
+LAMBDA_FEATURE_GRID = (1.0, 10.0, 100.0, 1000.0)
 POOLED_PRECISION = 1e-3  # the pooled fit's (near-flat) prior precision
 GROUP_AXES = ("country", "language")
 #: Fewer annotators than this: a mean is reported without a CI and a difference without a p-value
@@ -255,36 +259,49 @@ def read_rows(sub: Submission, truth: Truth, episodes: Episodes, fit: SplitTruth
 @dataclass
 class Adaptation:
     """The contract's per-annotator adaptation of a scorer: features [score / scale, log length z,
-    letters b c d], pooled weights w0, prior precision lam·I."""
+    letters b c d], pooled weights w0, prior precision diag(lam, lam_features, …)."""
 
     scale: float
     w0: np.ndarray
     lam: float
     names: list[str]
+    lam_features: float = 100.0
 
-    def features(self, scores: np.ndarray, split: SplitTruth, rows: np.ndarray) -> np.ndarray:
-        present = split.data.present[rows]
-        s = np.where(present, np.nan_to_num(scores[rows]), 0.0) / self.scale
+    @property
+    def precision(self) -> np.ndarray:
+        return np.diag([self.lam] + [self.lam_features] * (len(self.w0) - 1))
+
+    def design(self, scores: np.ndarray, split: SplitTruth) -> np.ndarray:
+        """(n, 4, p) features of every comparison of `split`: the score (centred within the comparison, in
+        units of `scale`), then the candidate features; 0 where absent."""
+        present = split.data.present
+        s = np.where(present, np.nan_to_num(scores), 0.0) / self.scale
         s = np.where(present, s - s.sum(1, keepdims=True) / np.maximum(present.sum(1, keepdims=True), 1), 0.0)
-        extra, _ = candidate_features(split.lengths[rows], present)
+        extra, _ = candidate_features(split.lengths, present)
         return np.concatenate([s[..., None], extra], -1)
 
-    def fit_users(self, split: SplitTruth, scores: np.ndarray, supports: list[np.ndarray]) -> np.ndarray:
-        """(E, p) user weights, one per support set (all of one size k)."""
+    def fit_users(self, X: np.ndarray, split: SplitTruth, supports: list[np.ndarray]) -> np.ndarray:
+        """(E, p) user weights, one per support set (all of one size k); X = `design(...)`."""
         if not supports:
             return np.zeros((0, len(self.w0)))
         k = len(supports[0])
         if k == 0:
             return np.tile(self.w0, (len(supports), 1))
         rows = np.concatenate(supports)
-        X = self.features(scores, split, rows).reshape(len(supports), k, 4, -1)
         valid = split.data.valid[rows].reshape(len(supports), k, 4)
         chosen = split.data.chosen[rows].reshape(len(supports), k)
-        return fit_map(X, valid, chosen, self.w0, self.lam * np.eye(len(self.w0)))
+        return fit_map(X[rows].reshape(len(supports), k, 4, -1), valid, chosen, self.w0, self.precision)
 
-    def utilities(self, split: SplitTruth, scores: np.ndarray, rows: np.ndarray, w: np.ndarray) -> np.ndarray:
-        u = self.features(scores, split, rows) @ w
-        return np.where(split.data.present[rows], u, np.nan)
+
+def _arm(X: np.ndarray, split: SplitTruth, entries: list[tuple[int, np.ndarray]], W: np.ndarray) -> _Arm:
+    """Query utilities x·w of many (annotator index, query rows) entries, entry e with weights W[e]."""
+    if not entries:
+        return _stack([], 1.0)
+    rows = np.concatenate([q for _, q in entries])
+    owner = np.concatenate([np.full(len(q), i) for i, q in entries])
+    Wr = np.repeat(W, [len(q) for _, q in entries], axis=0)
+    u = np.einsum("njp,np->nj", X[rows], Wr)
+    return _Arm(rows, owner, np.where(split.data.present[rows], u, np.nan), 1.0)
 
 
 def _score_feature_name() -> list[str]:
@@ -292,10 +309,16 @@ def _score_feature_name() -> list[str]:
 
 
 def fit_adaptation(
-    split: SplitTruth, scores: np.ndarray, episodes: Episodes, annotators: list[int], grid: tuple = LAMBDA_GRID
+    split: SplitTruth,
+    scores: np.ndarray,
+    episodes: Episodes,
+    annotators: list[int],
+    grid: tuple = LAMBDA_GRID,
+    feature_grid: tuple = LAMBDA_FEATURE_GRID,
 ) -> tuple[Adaptation, dict]:
-    """The pooled fit on `annotators`' support pools and λ chosen on their query sets (mean per-annotator
-    query NLL averaged over the k > 0 of the sweep). Returns the adaptation and its tuning record."""
+    """The pooled fit on `annotators`' support pools and the prior precisions (λ on the score's weight,
+    λ_features on the others) chosen on their query sets (mean per-annotator query NLL averaged over the
+    k > 0 of the sweep). Returns the adaptation and its tuning record."""
     names = _score_feature_name()
     pools = [episodes.annotators[a].pool for a in annotators]
     pool_rows = np.concatenate(pools) if pools else np.zeros(0, dtype=np.int64)
@@ -303,10 +326,10 @@ def fit_adaptation(
     scale = score_scale(np.nan_to_num(scores[pool_rows]), split.data.valid[pool_rows]) if len(pool_rows) else 0.0
     scale = scale if scale > 0 else 1.0
     base = Adaptation(scale, np.zeros(len(names)), 1.0, names)
+    X = base.design(scores, split)
     if len(pool_rows):
-        X = base.features(scores, split, pool_rows)[None]
         base.w0 = fit_map(
-            X,
+            X[pool_rows][None],
             split.data.valid[pool_rows][None],
             split.data.chosen[pool_rows][None],
             np.zeros(len(names)),
@@ -314,24 +337,22 @@ def fit_adaptation(
         )[0]
     criterion = {}
     ks = [k for k in episodes.design.k_sweep if k > 0]
-    for lam in grid:
-        cand = Adaptation(scale, base.w0, float(lam), names)
+    for lam, lam_f in ((a, b) for a in grid for b in feature_grid):
+        cand = Adaptation(scale, base.w0, float(lam), names, float(lam_f))
         per_k = []
         for k in ks:
             ats = [a for a in annotators if len(episodes.annotators[a].pool) >= k]
             if not ats:
                 continue
             sup = [episodes.annotators[a].support(k, d) for a in ats for d in range(episodes.draws(k))]
-            W = cand.fit_users(split, scores, sup)
+            W = cand.fit_users(X, split, sup)
             draws = episodes.draws(k)
-            parts = []
-            for i, a in enumerate(ats):
-                q = episodes.annotators[a].query
-                parts += [(i, q, cand.utilities(split, scores, q, W[i * draws + d])) for d in range(draws)]
-            per_k.append(float(np.nanmean(_per_annotator(_stack(parts, 1.0), split, len(ats), None)["nll"])))
-        criterion[str(lam)] = float(np.mean(per_k)) if per_k else NAN
-    finite = {float(k): v for k, v in criterion.items() if v == v}
-    chosen = min(finite, key=finite.get) if finite else 10.0
+            entries = [(i, episodes.annotators[a].query) for i, a in enumerate(ats) for _ in range(draws)]
+            per_k.append(float(np.nanmean(_per_annotator(_arm(X, split, entries, W), split, len(ats), None)["nll"])))
+        criterion[f"{lam:g},{lam_f:g}"] = float(np.mean(per_k)) if per_k else NAN
+    finite = {k: v for k, v in criterion.items() if v == v}
+    best = min(finite, key=finite.get) if finite else "10,100"
+    lam, lam_f = (float(x) for x in best.split(","))
     record = {
         "features": names,
         "score_scale": scale,
@@ -339,10 +360,12 @@ def fit_adaptation(
         "pooled_fit_comparisons": int(len(pool_rows)),
         "fitted_on_annotators": len(annotators),
         "lambda_grid": criterion,
-        "lambda": chosen,
-        "lambda_criterion": "mean per-annotator query NLL, averaged over the k > 0 of the sweep",
+        "lambda": lam,
+        "lambda_features": lam_f,
+        "lambda_criterion": "mean per-annotator query NLL, averaged over the k > 0 of the sweep "
+        "(grid keys: λ on the score's weight, λ on the other features' weights)",
     }
-    return Adaptation(scale, base.w0, chosen, names), record
+    return Adaptation(scale, base.w0, lam, names, lam_f), record
 
 
 # --- per-annotator values ---------------------------------------------------------------------
@@ -506,27 +529,33 @@ def _method_arms(
     groups: dict[int, list[int]] = {}
     for i, a in enumerate(ats):
         groups.setdefault(id(adapt_of[a]), []).append(i)
+    own_arms, other_arms = [], []
     for members in groups.values():
         ad = adapt_of[ats[members[0]]]
-        sup_own, sup_other, owners = [], [], []
+        X = ad.design(rows.eval, split)
+        sup_own, own_entries, sup_other, other_entries = [], [], [], []
         for i in members:
             a = ats[i]
+            q = episodes.annotators[a].query
             for d in range(draws):
                 sup_own.append(episodes.annotators[a].support(k, d))
+                own_entries.append((i, q))
                 b = others.get((a, d)) if k else None
                 if b is not None:
                     sup_other.append(episodes.annotators[b].support(k, d))
-                    owners.append((i, d))
-        W_own = ad.fit_users(split, rows.eval, sup_own)
-        W_other = ad.fit_users(split, rows.eval, sup_other)
-        for j, i in enumerate(members):
-            q = episodes.annotators[ats[i]].query
-            for d in range(draws):
-                own.append((i, q, ad.utilities(split, rows.eval, q, W_own[j * draws + d])))
-        for (i, _d), w in zip(owners, W_other):
-            q = episodes.annotators[ats[i]].query
-            other.append((i, q, ad.utilities(split, rows.eval, q, w)))
-    return _stack(own, 1.0), _stack(other, 1.0)
+                    other_entries.append((i, q))
+        own_arms.append(_arm(X, split, own_entries, ad.fit_users(X, split, sup_own)))
+        other_arms.append(_arm(X, split, other_entries, ad.fit_users(X, split, sup_other)))
+    return _concat(own_arms), _concat(other_arms)
+
+
+def _concat(arms: list[_Arm]) -> _Arm:
+    arms = [a for a in arms if len(a.rows)]
+    if not arms:
+        return _stack([], 1.0)
+    return _Arm(
+        *(np.concatenate([getattr(a, f) for a in arms]) for f in ("rows", "owner", "scores")), arms[0].temperature
+    )
 
 
 def _references(

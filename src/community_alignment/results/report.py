@@ -303,7 +303,8 @@ def individual_section(block, plot: str | None = None) -> list[str]:
         parts += [
             f"Adaptation (every submission, from its scores alone): pooled fit on {md_escape(t.get('fitted_on', ''))} "
             f"({t['pooled_fit_comparisons']} comparisons; weights {w}; score unit {num(t['score_scale'], 3)}), "
-            f"prior precision λ = {num(t['lambda'], 3)} ({md_escape(t['lambda_criterion'])}).",
+            f"prior precision λ = {num(t['lambda'], 3)} on the score's weight and {num(t.get('lambda_features'), 3)} on "
+            f"the others ({md_escape(t['lambda_criterion'])}).",
             "",
         ]
     elif t:
