@@ -64,6 +64,7 @@ perf: install
 	$(BIN)/python benchmarks/perf/prepare.py
 	$(BIN)/python benchmarks/perf/scoring.py
 	$(BIN)/python benchmarks/perf/train_overhead.py
+	$(BIN)/python benchmarks/perf/llm_judge.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info src/*.egg-info

@@ -81,29 +81,89 @@ def subprocess_env(extra: dict | None = None) -> dict:
     return env
 
 
-def cheap_run(root, name: str, model_sha: str | None, max_eval: int, max_val: int, resamples: int):
-    """A real pipeline run (results.json, scores.parquet, report) with a cheap 'model': the length
-    scorer when `name` starts with "len", else the position prior."""
-    from community_alignment.pipeline.config import BenchmarkArguments
-    from community_alignment.pipeline.run import evaluate_run, load_eval_data
-    from community_alignment.scoring.baselines import LengthScorer, PositionPriorScorer
+_TRUTHS: dict = {}
 
-    b = BenchmarkArguments(
-        name=name,
-        runs_dir=str(root),
-        max_eval_comparisons=max_eval,
-        max_val_comparisons=max_val,
-        bootstrap_resamples=resamples,
-    )
-    _, _, prior, _ = load_eval_data(b, 0)
-    scorer = LengthScorer() if name.startswith("len") else PositionPriorScorer(*prior)
-    fields = {
-        "model_name": f"org/{name}",
-        "model_sha": model_sha,
+
+def sample_truth(track: str = "main"):
+    """The embedded sample's truth of a track (loaded once per test session)."""
+    from community_alignment.protocol.truth import load_truth
+
+    if track not in _TRUTHS:
+        _TRUTHS[track] = load_truth(track)
+    return _TRUTHS[track]
+
+
+def cheap_model(name: str, **overrides) -> dict:
+    """Submission metadata of a 'model' with no weights (every field `metadata_problems` wants)."""
+    model = {
+        "name": name,
+        "base_model": None,
+        "revision": None,
+        "base_revision": None,
+        "weights_sha256": None,
+        "method": "other",
+        "conditioning": "none",
         "ref_model": None,
         "beta": None,
-        "chat_template_hash": "none",
-        "method": "reward",
+        "dtype": "none",
+        "max_length": None,
+        "temperature": 1.0,
+        "chat_template_hash": None,
     }
-    evaluate_run(b, scorer, fields, None, "float32", 0)
-    return root / name
+    model.update(overrides)
+    return model
+
+
+def cheap_scores(kind: str, track: str = "main", seed: int = 0):
+    """(n_test, 4) scores of a cheap 'model' on a track's whole test split: "length" (more characters
+    wins), "prior" (the position prior), "noisy_oracle" (the country oracle's log-probabilities plus
+    noise: better than the baselines) or "random" (Gaussian noise)."""
+    import numpy as np
+
+    from community_alignment.protocol.references import length_scores, position_scores
+
+    truth = sample_truth(track)
+    test = truth.test
+    present = test.data.present
+    rng = np.random.default_rng(seed)
+    if kind == "length":
+        s = length_scores(test)
+    elif kind == "prior":
+        s = position_scores(truth, test)
+    elif kind == "noisy_oracle":
+        s = np.log(np.clip(truth.oracle["p_country"], 1e-12, None)) + rng.normal(0, 0.5, present.shape)
+    elif kind == "random":
+        s = rng.normal(size=present.shape)
+    else:
+        raise ValueError(kind)
+    return np.where(present, s, np.nan)
+
+
+def cheap_submission(path, name: str, kind: str = "length", track: str = "main", rows=None, seed: int = 0, **model):
+    """Write a valid submission.parquet of a cheap 'model' on the sample (the whole test split of
+    `track`, or `rows` of it for a smoke run) in well under a second."""
+    from community_alignment.protocol.submission import build_metadata, write_submission
+
+    truth = sample_truth(track)
+    scores = cheap_scores(kind, track, seed)
+    conv, turn = truth.test.conversation_id, truth.test.turn
+    protocol = truth.protocol
+    evaluation = None
+    if rows is not None:
+        protocol = sample_truth("smoke").protocol
+        conv, turn, scores = conv[rows], turn[rows], scores[rows]
+        evaluation = {"subsample": len(rows), "filters": {}}
+    meta = build_metadata(protocol, cheap_model(name, **model), evaluation=evaluation)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return write_submission(str(path), conv, turn, scores, meta)
+
+
+def cheap_run(root, name: str, model_revision: str | None = None, kind: str | None = None):
+    """A run folder `root/name/` with a valid submission.parquet on the sample's whole main test split
+    (a cheap 'model': the length scorer when `name` starts with "len", else the position prior)."""
+    kind = kind or ("length" if name.startswith("len") else "prior")
+    folder = os.path.join(str(root), name)
+    cheap_submission(os.path.join(folder, "submission.parquet"), f"org/{name}", kind, revision=model_revision)
+    from pathlib import Path
+
+    return Path(folder)

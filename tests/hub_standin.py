@@ -4,8 +4,8 @@ Serves `/{datasets/}REPO/resolve/REVISION/FILENAME` for the files it is given, a
 with the headers `huggingface_hub` reads (X-Repo-Commit, ETag, Content-Length), and answers unknown
 revisions and files with the Hub's error codes (X-Error-Code: RevisionNotFound / EntryNotFound).
 It also takes commits the way the Hub's API does (`POST /api/datasets/REPO/preupload/REV` →
-upload modes, `POST /api/datasets/REPO/commit/REV` with the NDJSON payload), records them decoded
-in `commits`, and answers with a commit and pull-request URL.
+upload modes, `POST /api/datasets/REPO/commit/REV` with the NDJSON payload), records them in
+`commits` (file contents as bytes), and answers with a commit and pull-request URL.
 """
 
 from __future__ import annotations
@@ -87,9 +87,7 @@ class HubStandIn:
                     lines = [json.loads(x) for x in body.decode().splitlines() if x.strip()]
                     header = next(x["value"] for x in lines if x["key"] == "header")
                     files = {
-                        x["value"]["path"]: json.loads(base64.b64decode(x["value"]["content"]))
-                        for x in lines
-                        if x["key"] == "file"
+                        x["value"]["path"]: base64.b64decode(x["value"]["content"]) for x in lines if x["key"] == "file"
                     }
                     params = urllib.parse.parse_qs(url.query)
                     stand_in.commits.append(

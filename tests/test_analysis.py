@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import cheap_run, subprocess_env
+from conftest import cheap_model, subprocess_env
 
 from community_alignment.analysis import diversity, monoculture
 from community_alignment.analysis.nc_sampling import NC_INSTRUCTIONS, ParseError, parse_nc, sample_candidates
@@ -126,37 +126,45 @@ def test_minilm_embedder_is_unit_norm_and_meaningful():
     assert v[0] @ v[1] > v[0] @ v[2]
 
 
-def test_monoculture_groups_built_to_disagree_disagree_more():
-    df, synthetic = monoculture.comparisons_frame("sample")
-    h = monoculture.human_disagreement(df)
-    assert synthetic and h["sets"] > 10
+def test_monoculture_groups_built_to_disagree_disagree_more(hf_env):
+    data, synthetic = monoculture.all_comparisons("sample")
+    h = monoculture.human_disagreement(data)
+    assert synthetic and h["sets"] > 10  # sets judged by ≥ 10 *distinct* annotators, all splits
     assert 0 < h["mean_entropy_bits"] < 2 and 0.25 < h["plurality_share"] < 1
     # countries were generated with different ideal points; gender shifts are tiny
     assert h["between_group_jsd"]["country"] > h["between_group_jsd"]["gender"] + 0.05
 
 
-def test_monoculture_cli_with_model_runs(tmp_path):
-    runs = [str(cheap_run(tmp_path, name, None, 0, 40, 20)) for name in ("len", "prior")]
+def _submission(root, name, scorer):
+    from community_alignment.pipeline.config import BenchmarkArguments
+    from community_alignment.pipeline.run import score_and_evaluate
+
+    model = cheap_model(f"org/{name}")
+    b = BenchmarkArguments(name=name, runs_dir=str(root), bootstrap_resamples=0, max_val_comparisons=40)
+    score_and_evaluate(b, scorer, model, None, 0)
+    return str(root / name / "submission.parquet")
+
+
+def test_monoculture_cli_with_submissions(hf_env, tmp_path):
+    from community_alignment.protocol.truth import load_truth
+    from community_alignment.scoring.baselines import LengthScorer, PositionPriorScorer
+
+    truth = load_truth("main")
+    subs = [
+        _submission(tmp_path, "len", LengthScorer()),
+        _submission(tmp_path, "prior", PositionPriorScorer(truth.train_turn, truth.train_chosen)),
+    ]
     res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "community_alignment.cli",
-            "monoculture",
-            "--runs",
-            *runs,
-            "--out",
-            str(tmp_path / "mono"),
-        ],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
-    )
+        [sys.executable, "-m", "community_alignment.cli", "monoculture", "--source", "sample", "--submissions", *subs,
+         "--out", str(tmp_path / "mono")],
+        capture_output=True, text=True, env=subprocess_env(),
+    )  # fmt: skip
     assert res.returncode == 0, res.stderr[-2000:]
     out = json.loads((tmp_path / "mono" / "monoculture.json").read_text())
-    m = out["models"]
-    assert m["matrix"][0][0] == 1.0 and 0 <= m["matrix"][0][1] <= 1 and m["sets"] > 0
-    assert set(m["match"]) == {"org/len (reward, none)", "org/prior (reward, none)"}
+    m = out["models"]["models"]
+    assert m["matrix"][0][0] == 1.0 and 0 <= m["matrix"][0][1] <= 1 and m["matrix"][0][1] == m["matrix"][1][0]
+    assert out["models"]["annotators"]["sets"] > 0
+    assert set(out["models"]["model_matches_annotators"]) == {"org/len (other, none)", "org/prior (other, none)"}
     assert (tmp_path / "mono" / "monoculture.png").stat().st_size > 5000
     assert "one-size-fits-all" in (tmp_path / "mono" / "report.md").read_text()
 

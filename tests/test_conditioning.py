@@ -88,3 +88,21 @@ def test_truncation_keeps_the_profile():
     text = tok.decode(enc.encode(condition(history, ROW, "country"), "answer " * 40))
     assert text.startswith("[CLS] system : the person judging these answers has this profile : country : india")
     assert "last question [SEP] answer" in text and enc.truncated == 1
+
+
+def test_placebo_profiles_permute_whole_profiles_across_annotators():
+    from collections import Counter
+
+    from community_alignment.training.conditioning import PROFILE_FIELDS, placebo_profiles
+
+    ann = [1, 1, 2, 3, 4, 5, 6, 7, 8]
+    rows = {f: [f"{f}-{a}" for a in ann] for f in PROFILE_FIELDS}
+    p = placebo_profiles(ann, rows, seed=3)
+    assert sorted(p) == [1, 2, 3, 4, 5, 6, 7, 8]
+    # each annotator gets one other annotator's whole profile; the multiset of profiles is unchanged
+    assert Counter(v["annotator_country"] for v in p.values()) == Counter(f"annotator_country-{a}" for a in p)
+    for prof in p.values():
+        src = prof["annotator_country"].split("-")[1]
+        assert all(v == f"{f}-{src}" for f, v in prof.items())
+    assert all(prof["annotator_country"] != f"annotator_country-{a}" for a, prof in p.items())  # nobody keeps theirs
+    assert placebo_profiles(ann, rows, seed=3) == p and placebo_profiles(ann, rows, seed=4) != p

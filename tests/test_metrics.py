@@ -93,18 +93,24 @@ def test_two_way_weights_are_products_of_annotator_and_prompt_counts():
     assert np.allclose(w[:, :, :1] * w[:, :1, :], w * w[:, :1, :1])
 
 
-def test_grouped_replicates_equal_per_group_ratio_replicates():
+def test_one_product_replicates_equal_per_group_ratio_replicates():
     rng = np.random.default_rng(2)
     n = 300
     ann, prm = rng.integers(30, size=n), rng.integers(12, size=n)
-    num, den = rng.random(n), rng.integers(1, 4, size=n).astype(float)
     codes = rng.integers(3, size=n)
-    reps = bootstrap.Replicates.two_way(ann, prm, 100, 0)
-    grouped = bootstrap.grouped_ratio_replicates(num, den, codes, 3, reps)
-    for g in range(3):
-        sel = codes == g
-        direct = bootstrap.ratio_replicates(num[sel], den[sel], reps.subset(sel))
-        assert np.allclose(grouped[:, g], direct, rtol=1e-5, equal_nan=True)
+    data = contract.EvalData(
+        rng.integers(4, size=n), np.ones((n, 4), bool), ann, prompts=prm, groups={"g": codes.astype(str).astype(object)}
+    )
+    ev = contract.Evaluation(data, resamples=100, axes=("g",))
+    v = ev.values(rng.normal(size=(n, 4)))
+    reps = ev.replicates(v)
+    for metric, (num, den) in ev._metric_inputs(v).items():
+        direct = bootstrap.ratio_replicates(num, den, ev.reps)
+        assert np.allclose(reps[metric]["overall"], direct, rtol=1e-5)
+        for g in range(3):
+            sel = codes == g
+            direct = bootstrap.ratio_replicates(num[sel], den[sel], ev.reps.subset(sel))
+            assert np.allclose(reps[metric]["g"][:, g], direct, rtol=1e-5, equal_nan=True)
 
 
 def test_holm_adjusts_and_orders():
@@ -225,3 +231,16 @@ def test_pairwise_auc_is_half_for_ties_and_one_for_a_perfect_margin():
     perfect = np.eye(4)[data.chosen]
     auc = ev.values(perfect).auc
     assert auc.value == pytest.approx(1.0) and auc.ci_low == pytest.approx(1.0)
+
+
+def test_monoculture_view_compares_models_distributions_with_the_votes():
+    data, rng = _synthetic_data()
+    data.set_keys = np.array(["s"] * len(data), dtype=object)  # one set judged by everybody
+    shares = np.bincount(data.chosen, minlength=4) / len(data)
+    matching = np.tile(np.log(shares), (len(data), 1))  # reproduces the vote shares
+    uniform = np.zeros((len(data), 4))
+    view = contract.monoculture_view(data, {"match": matching, "uniform": uniform, "copy": matching.copy()})
+    d = view["distributions"]
+    assert d["fit_to_votes"]["match"] == pytest.approx(1.0) and d["fit_to_votes"]["uniform"] < 1.0
+    assert d["similarity"][0][2] == pytest.approx(1.0) and d["similarity"][0][1] == d["similarity"][1][0] < 1.0
+    assert view["annotators"]["sets"] == 1 and view["models"]["matrix"][0][2] == pytest.approx(1.0)

@@ -184,6 +184,11 @@ def cmd_score(args: argparse.Namespace) -> int:
         ("--model_revision", args.model_revision),
         ("--max_eval_comparisons", args.max_eval_comparisons),
         ("--beta", args.beta),
+        ("--judge_elicitation", args.elicitation),
+        ("--judge_samples", args.samples),
+        ("--judge_permutations", args.permutations),
+        ("--judge_max_length", args.judge_max_length),
+        ("--judge_max_candidate_tokens", args.max_candidate_tokens),
     ):
         if value is not None:
             argv += [flag, str(value)]
@@ -208,28 +213,46 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from .leaderboard.validate import validate_many
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .pipeline.compare import compare
 
-    problems = validate_many(args.files, args.fingerprint)
-    bad = 0
-    for path, found in problems.items():
-        if found:
-            bad += 1
-            print(f"{path}: {len(found)} problem(s)")
-            for p in found:
-                print(f"  {p}")
-        else:
-            print(f"{path}: OK")
+    arms: dict[str, list[str]] = {}
+    for spec in args.arm:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--arm expects NAME=PATH (a run folder or submission.parquet), got {spec!r}")
+        arms.setdefault(name, []).append(path)
+    out = compare(arms, args.out, baseline=args.baseline, resamples=args.bootstrap_resamples, title=args.title)
+    for name, c in out["contrasts"].items():
+        w = c["worst"]
+        print(
+            f"{name}: worst-group top-1 {100 * w['difference']:+.1f} [{100 * w['ci_low']:+.1f}, {100 * w['ci_high']:+.1f}]"
+        )
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _checked_flags(args: argparse.Namespace) -> dict:
+    return {"fingerprints": tuple(args.fingerprint or ()), "data_path": args.data_path}
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .leaderboard.validate import check_many, format_report
+
+    checked = check_many(args.files, **_checked_flags(args))
+    for c in checked:
+        print("\n".join(format_report(c)))
+    bad = sum(not c.ok for c in checked)
+    print(f"{len(checked) - bad} of {len(checked)} file(s) valid" + (f"; {bad} with problems" if bad else ""))
     return 1 if bad else 0
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from .leaderboard.submit import SubmissionError, submit
+    from .leaderboard.submit import SubmitError, submit
 
     try:
-        where = submit(args.file, args.repo, dry_run_dir=args.dry_run, expected_fingerprint=args.fingerprint)
-    except SubmissionError as e:
+        where = submit(args.file, args.repo, dry_run_dir=args.dry_run, **_checked_flags(args))
+    except SubmitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"wrote the commit to {where}" if args.dry_run else f"opened {where}")
@@ -237,20 +260,47 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_model_card(args: argparse.Namespace) -> int:
-    from .leaderboard.submit import model_card_yaml
+    from .leaderboard.submit import SubmitError, model_card_yaml
 
-    sys.stdout.write(model_card_yaml(args.file))
+    try:
+        text = model_card_yaml(args.file, resamples=args.bootstrap_resamples, seed=args.seed, **_checked_flags(args))
+    except SubmitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    sys.stdout.write(text)
     return 0
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from .leaderboard.build import build
+    from .leaderboard.build import BuildError, build
 
-    info = build(args.results_dir, args.out)
-    for path, problems in info["rejected"].items():
-        print(f"rejected {path}: " + "; ".join(problems[:3]) + (" …" if len(problems) > 3 else ""))
-    print(f"{info['entries']} entries → {args.out}/leaderboard.csv, leaderboard.md, index.html")
-    return 0
+    try:
+        info = build(
+            args.folder,
+            args.out,
+            resamples=args.bootstrap_resamples,
+            seed=args.seed,
+            overwrite=args.overwrite,
+            **_checked_flags(args),
+        )
+    except (BuildError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for t in info["tables"]:
+        kind = "ranked" if t["ranked"] else "smoke, not ranked"
+        print(f"table {t['id']} ({kind}): {t['models']} submission(s), {t['references']} reference row(s)")
+        if t["monoculture"]:
+            print(f"  {t['monoculture']}")
+    for r in info["rejected"]:
+        shown = "; ".join(f"{p['where']}: {p['message']}" for p in r["problems"][:3])
+        print(f"rejected {r['file']}: {shown}" + (" …" if len(r["problems"]) > 3 else ""))
+    if info["ignored"]:
+        print(f"ignored {len(info['ignored'])} results summary file(s): the leaderboard never reads summaries")
+    print(
+        f"{info['entries']} submission(s) in {len(info['tables'])} table(s), {len(info['rejected'])} rejected → "
+        + ", ".join(info["written"])
+    )
+    return 0 if info["entries"] else 1
 
 
 def _read_prompts(args: argparse.Namespace) -> list[dict]:
@@ -390,7 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model-revision")
     p.add_argument("--model-name", help="the model's own name in the submission (default: the Hub id, or local/<name>)")
-    p.add_argument("--method", choices=("reward", "dpo"), default="reward")
+    p.add_argument(
+        "--method",
+        choices=("reward", "dpo", "llm_judge"),
+        default="reward",
+        help="reward model, DPO policy (implicit reward) or a causal LM as an LLM judge (docs/llm_judge.md)",
+    )
     p.add_argument("--ref-model", help="DPO reference model (default: --model itself)")
     p.add_argument("--beta", type=float, help="DPO β of the implicit reward")
     p.add_argument("--conditioning", choices=("none", "country", "demographics"), default="none")
@@ -398,7 +453,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-eval-comparisons", type=int, help="random subset of the test split: a smoke run, never ranked"
     )
-    p.add_argument("--max-length", type=int, default=384)
+    p.add_argument("--max-length", type=int, default=384, help="reward / DPO: tokens per (context, candidate)")
+    g = p.add_argument_group("llm_judge")
+    g.add_argument(
+        "--elicitation", choices=("logprobs", "sampled"), help="letter log-probabilities (default) or sampled letters"
+    )
+    g.add_argument("--samples", type=int, help="sampled letters per prompt (default 20)")
+    g.add_argument("--permutations", choices=("cyclic", "all"), help="letter orders averaged (default cyclic: 4)")
+    g.add_argument("--judge-max-length", type=int, help="tokens per judge prompt (default 2048)")
+    g.add_argument("--max-candidate-tokens", type=int, help="cap per candidate in a judge prompt (default 384)")
     p.add_argument("--bootstrap-resamples", type=int, default=1000)
     p.add_argument("--name", help="run folder name (default: score)")
     p.add_argument("--runs-dir", default="runs")
@@ -414,25 +477,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("validate", help="check results files (schema + semantics); exit 1 on any problem")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--fingerprint", help="expected split fingerprint (default: computed for the sample)")
+    p = sub.add_parser(
+        "compare",
+        help="paired comparison of submissions on one test split (pluralism arms, a judge's steerability gain)",
+    )
+    p.add_argument(
+        "--arm",
+        action="append",
+        required=True,
+        metavar="NAME=PATH",
+        help="a run folder or submission.parquet of arm NAME (repeat a name for several seeds)",
+    )
+    p.add_argument(
+        "--baseline", required=True, help="the arm the others are compared with (e.g. the unconditioned one)"
+    )
+    p.add_argument("--out", required=True, help="the report (markdown) to write")
+    p.add_argument("--title", default="Paired comparison")
+    p.add_argument("--bootstrap-resamples", type=int, default=1000)
+    p.set_defaults(func=cmd_compare)
+
+    def checked_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--fingerprint",
+            action="append",
+            metavar="FP",
+            help="expected test-split fingerprint of hub/local data not yet shipped in the package (repeatable; "
+            "recorded in the output)",
+        )
+        p.add_argument("--data-path", help="the dataset file, for submissions made with --source local")
+
+    p = sub.add_parser(
+        "validate", help="check submission.parquet files against the protocol and the data; exit 1 on any problem"
+    )
+    p.add_argument("files", nargs="+", help="submission.parquet files")
+    checked_flags(p)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("submit", help="validate, then open a PR on a Hub results dataset (or --dry-run DIR)")
-    p.add_argument("file")
+    p = sub.add_parser("submit", help="check, then open one PR on a Hub results dataset (or --dry-run DIR)")
+    p.add_argument("file", help="a submission.parquet")
     p.add_argument("--repo", required=True, help="ORG/NAME of the results dataset")
-    p.add_argument("--dry-run", metavar="DIR", help="write the exact files and commit message here instead")
-    p.add_argument("--fingerprint", help="expected split fingerprint (default: computed for the sample)")
+    p.add_argument("--dry-run", metavar="DIR", help="write the exact commit into DIR instead (nothing outside DIR)")
+    checked_flags(p)
     p.set_defaults(func=cmd_submit)
 
-    p = sub.add_parser("model-card", help="print the model-index YAML (eval results) for a model card")
-    p.add_argument("file")
+    p = sub.add_parser("model-card", help="print the model-index YAML of a submission (recomputed from its scores)")
+    p.add_argument("file", help="a submission.parquet")
+    checked_flags(p)
+    p.add_argument("--bootstrap-resamples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_model_card)
 
-    p = sub.add_parser("leaderboard", help="build leaderboard.csv / .md / index.html from a folder of results")
-    p.add_argument("results_dir")
-    p.add_argument("--out", required=True)
+    p = sub.add_parser(
+        "leaderboard", help="rank a folder of submission.parquet files: index.html, leaderboard.csv, leaderboard.md"
+    )
+    p.add_argument("folder", help="folder searched recursively for *.parquet submissions")
+    p.add_argument("--out", required=True, help="site folder")
+    p.add_argument("--overwrite", action="store_true", help="replace the site's files if they exist")
+    checked_flags(p)
+    p.add_argument("--bootstrap-resamples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("sample-candidates", help="generate 4-candidate sets (independent or NC sampling)")

@@ -85,7 +85,7 @@ def model_view(submissions: list[str], data_path: str | None = None) -> dict:
     if len(ids) > 1:
         raise ValueError(f"the submissions belong to different protocols ({sorted(ids)}): compare like with like")
     truth = truth_for(subs[0], data_path)
-    scores = {}
+    scores, temps = {}, {}
     for s in subs:
         rows, aligned = check_against_truth(s, truth)
         full = np.full((len(truth.test.turn), 4), np.nan)
@@ -95,9 +95,10 @@ def model_view(submissions: list[str], data_path: str | None = None) -> dict:
         if label in scores:
             label = f"{label} [{os.path.basename(os.path.dirname(os.path.abspath(s.path))) or s.path}]"
         scores[label] = full
+        temps[label] = float(m["temperature"])
     covered = np.isfinite(np.stack(list(scores.values()))).any(-1).all(0)
     data = truth.test.data.select(np.flatnonzero(covered))
-    return contract.monoculture_view(data, {k: v[covered] for k, v in scores.items()})
+    return contract.monoculture_view(data, {k: v[covered] for k, v in scores.items()}, temps)
 
 
 def figure(human: dict, models: dict | None, path: str) -> str:
@@ -113,8 +114,14 @@ def figure(human: dict, models: dict | None, path: str) -> str:
         "plurality share (one answer for all)": human.get("plurality_share") or np.nan,
     }
     if models and len(models["models"]["models"]) > 1:
-        bars["model vs model"] = models["models"]["mean_pairwise"]
-    ax.bar(range(len(bars)), list(bars.values()), color=["#4c72b0", "#8c8c8c", "#c44e52"][: len(bars)])
+        bars["model vs model"] = (
+            models["models"]["mean_pairwise"] if models["models"]["mean_pairwise"] is not None else np.nan
+        )
+    ax.bar(
+        range(len(bars)),
+        [v if v == v else 0.0 for v in bars.values()],
+        color=["#4c72b0", "#8c8c8c", "#c44e52"][: len(bars)],
+    )
     ax.set_xticks(range(len(bars)), list(bars), rotation=15, ha="right", fontsize=8)
     ax.set_ylim(0, 1)
     ax.set_title("Agreement on the same candidate set", fontsize=10)
@@ -166,7 +173,14 @@ def report(human: dict, models: dict | None, synthetic: bool) -> str:
             "|---|---|",
         ]
         lines += [f"| {md_escape(k)} | {f(v)} |" for k, v in models["model_matches_annotators"].items()]
-        lines.append("")
+        dist = models["distributions"]
+        lines += [
+            "",
+            f"Choice distributions (softmax of each model's scores at its temperature, averaged over a set's raters): "
+            f"models are {f(dist['mean_pairwise_similarity'])} alike (mean pairwise 1 − JSD); their fit to the vote "
+            "shares: " + ", ".join(f"{md_escape(k)} {f(v)}" for k, v in dist["fit_to_votes"].items()) + ".",
+            "",
+        ]
     lines.append("![monoculture](monoculture.png)")
     return "\n".join(lines) + "\n"
 

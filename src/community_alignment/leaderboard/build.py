@@ -1,10 +1,17 @@
-"""Build the leaderboard from a folder of results files: leaderboard.csv, leaderboard.md, index.html.
+"""Build the leaderboard from a folder of submissions: index.html, leaderboard.csv, leaderboard.md.
 
-Ranking (the headline): macro top-1 accuracy over countries (each country weighs the same). Its
-standard error is approximated from the per-country 95% CIs (SE_c = width / 3.92,
-SE_macro = sqrt(Σ SE_c²) / C). "Significantly better than the next entry": one-sided z-test of the
-headline difference between neighbours, Holm-corrected over all neighbour pairs (α = 0.05).
-Baseline and oracle rows come from the submissions' own `reference` blocks.
+Every `*.parquet` under the folder is checked (`validate.check_many`); the good ones are grouped by
+protocol id and every number is recomputed through the contract (`ranking`); the bad ones — and
+anything else that looks like a submission but cannot be one (a directory named `*.parquet`, a
+symbolic link, a results.json v1) — are listed with their reasons in a "rejected" section of the page
+and in the command's output, and never stop the build. results.json v2 files are summaries: never
+read, listed as ignored.
+
+Output is defensive: CSV cells that start with `= + - @`, tab or CR get a leading `'` (no formula), the
+Markdown goes through `md_escape` (no link, image, HTML or cell break), the page embeds its data as
+JSON with `<`, `>` and `&` escaped and renders it with `textContent` only under a Content-Security-
+Policy that forbids every load. Writes are atomic and keep the user's umask; existing files are only
+replaced with `overwrite`.
 """
 
 from __future__ import annotations
@@ -12,19 +19,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
+import re
 from importlib import resources
 
-import numpy as np
-
 from ..io_utils import atomic_write_text
-from ..metrics.bootstrap import holm
-from ..metrics.groups import AXES
-from .validate import load_json, validate_many
+from ..metrics.contract import HEADLINE
+from ..protocol.submission import Problem
+from ..results.io import clean_json
+from ..results.report import md_escape, num, pct
+from .ranking import Table, ranked_table, smoke_table
+from .validate import Checked, TruthCache, check_many, results_file_problems, safe_text
 
-HEADLINE = "top-1 accuracy, macro over countries"
+SITE_FILES = ("index.html", "leaderboard.csv", "leaderboard.md")
 COLUMNS = [
+    "table",
     "rank",
     "model",
     "revision",
@@ -34,271 +43,372 @@ COLUMNS = [
     "headline",
     "headline_ci_low",
     "headline_ci_high",
+    "diff_next",
+    "diff_next_ci_low",
+    "diff_next_ci_high",
+    "p_holm_next",
     "better_than_next",
     "worst_country",
     "worst_country_top1",
+    "worst_ci_low",
+    "worst_ci_high",
     "gap",
+    "gap_ci_low",
+    "gap_ci_high",
     "top1",
     "pairwise",
+    "auc",
     "nll",
     "one_minus_jsd",
+    "jsd_sets",
+    "ece",
     "comparisons",
     "synthetic",
+    "file",
+    "sha256",
 ]
+_TRACK_ORDER = {"main": 0, "en": 1, "smoke": 2}
 
 
-def _macro_with_se(groups: dict) -> tuple[float, float]:
-    vals, ses = [], []
-    for b in groups.values():
-        e = b["top1_accuracy"]
-        if e["value"] is None or b["n"] < 30:
-            continue
-        vals.append(e["value"])
-        if e["ci_low"] is not None and e["ci_high"] is not None:
-            ses.append((e["ci_high"] - e["ci_low"]) / 3.92)
-    if not vals:
-        return float("nan"), float("nan")
-    return float(np.mean(vals)), float(math.sqrt(sum(s * s for s in ses)) / len(vals)) if ses else float("nan")
+class BuildError(ValueError):
+    """The site cannot be written (e.g. it exists and `overwrite` was not given)."""
 
 
-def _row(name, revision, method, conditioning, kind, block: dict, synthetic: bool, n: int) -> dict:
-    groups = (
-        block["groups"]["country"]
-        if "groups" in block and "country" in block["groups"]
-        else block["results"]["country"]["groups"]
-    )
-    macro, se = _macro_with_se(groups)
-    s = block["summary"]["country"]["top1_accuracy"]
-    return {
-        "model": name,
-        "revision": revision or "",
-        "method": method,
-        "conditioning": conditioning,
-        "kind": kind,
-        "headline": macro,
-        "headline_se": se,
-        "headline_ci_low": macro - 1.96 * se,
-        "headline_ci_high": macro + 1.96 * se,
-        "worst_country": s["worst_group"] or "",
-        "worst_country_top1": s["worst"],
-        "gap": s["gap"],
-        "top1": block["overall"]["top1_accuracy"]["value"],
-        "pairwise": block["overall"]["pairwise_accuracy"]["value"],
-        "nll": block["overall"]["nll"]["value"],
-        "one_minus_jsd": block["distributional"]["value"],
-        "comparisons": n,
-        "synthetic": synthetic,
-    }
+def _is_results_json(name: str) -> bool:
+    return name.lower().startswith("results") and name.lower().endswith(".json")
 
 
-def collect(results_dir: str) -> tuple[list[dict], dict[str, list]]:
-    """Valid results files under `results_dir` (recursively) and the problems of the rejected ones."""
-    paths = sorted(
-        os.path.join(d, f)
-        for d, _, fs in os.walk(results_dir)
-        for f in fs
-        if f.startswith("results") and f.endswith(".json")
-    )
-    problems = validate_many(paths)
-    entries = []
-    for p in paths:
-        if problems[p]:
-            continue
-        data, _ = load_json(p)
-        data["_path"] = p
-        entries.append(data)
-    return entries, {p: v for p, v in problems.items() if v}
+def _is_parquet(name: str) -> bool:
+    return name.lower().endswith(".parquet")
 
 
-def leaderboard_rows(entries: list[dict]) -> list[dict]:
-    rows, refs = [], {}
-    for e in entries:
-        c, ds = e["config"], e["config"]["dataset"]
-        row = _row(
-            c["model_name"],
-            c.get("model_sha"),
-            c["method"],
-            c["conditioning"],
-            "model",
-            e,
-            ds["synthetic"],
-            ds["comparisons"],
-        )
-        row["_entry"] = e
-        rows.append(row)
-        for name, ref in e.get("reference", {}).items():
-            refs.setdefault(
-                name, _row(name, None, ref["kind"], "none", ref["kind"], ref, ds["synthetic"], ds["comparisons"])
-            )
-    rows.sort(key=lambda r: -r["headline"] if r["headline"] == r["headline"] else math.inf)
-    pvals = {}
-    for i in range(len(rows) - 1):
-        a, b = rows[i], rows[i + 1]
-        se = math.hypot(a["headline_se"], b["headline_se"])
-        if se > 0 and se == se:
-            z = (a["headline"] - b["headline"]) / se
-            pvals[str(i)] = 0.5 * math.erfc(z / math.sqrt(2))
-    adjusted = holm(pvals)
-    for i, r in enumerate(rows):
-        r["rank"] = i + 1
-        r["better_than_next"] = bool(adjusted.get(str(i), {}).get("significant", False))
-    ref_rows = sorted(refs.values(), key=lambda r: -r["headline"] if r["headline"] == r["headline"] else math.inf)
-    for r in ref_rows:
-        r["rank"], r["better_than_next"] = "", False
-    return rows + ref_rows
+def collect(folder: str) -> tuple[list[str], list[Checked], list[str]]:
+    """(candidate submission paths, rejected entries found while walking, ignored summaries). Symbolic
+    links are never followed: a link named like a submission, or to a directory, is rejected."""
+    root = os.path.realpath(folder)
+    if not os.path.isdir(root):
+        raise BuildError(f"{safe_text(folder)}: not a folder")
+    candidates, rejected, ignored = [], [], []
+    errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=errors.append):
+        descend = []
+        for d in sorted(dirnames):
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full):
+                rejected.append(Checked(full, [Problem("(file)", _link_message(full, root, "a directory"))]))
+            elif _is_parquet(d):
+                rejected.append(Checked(full, [Problem("(file)", "a directory, not a submission file")]))
+            else:
+                descend.append(d)
+        dirnames[:] = descend
+        for f in sorted(filenames):
+            full = os.path.join(dirpath, f)
+            relevant = _is_parquet(f) or _is_results_json(f)
+            if not relevant:
+                continue
+            if os.path.islink(full):
+                rejected.append(Checked(full, [Problem("(file)", _link_message(full, root, "a file"))]))
+            elif _is_parquet(f):
+                candidates.append(full)
+            else:
+                problems = results_file_problems(full) if os.path.isfile(full) else []
+                if not problems or "schema v2) is a summary" in problems[0].message:
+                    ignored.append(full)
+                else:
+                    rejected.append(Checked(full, problems))
+    for e in errors:
+        rejected.append(Checked(e.filename or root, [Problem("(file)", f"cannot be read: {e.strerror}")]))
+    return candidates, rejected, ignored
 
 
-def _fmt(v) -> str:
+def _link_message(path: str, root: str, what: str) -> str:
+    target = os.path.realpath(path)
+    inside = os.path.commonpath([target, root]) == root
+    where = "inside the folder" if inside else "leading outside the folder"
+    return f"a symbolic link ({what}) {where}: not followed (a submission must be a regular file in the folder)"
+
+
+def build_tables(
+    checked: list[Checked], rels: dict[str, str], resamples: int, seed: int
+) -> tuple[list[Table], list[Checked]]:
+    """Tables of the entries that passed (ranked tracks first), and the entries the contract failed on."""
+    groups: dict[str, list[Checked]] = {}
+    for c in checked:
+        if c.ok:
+            groups.setdefault(c.protocol_id, []).append(c)
+    order = sorted(groups, key=lambda pid: (_TRACK_ORDER.get(groups[pid][0].truth.protocol["track"], 9), pid))
+    tables, failed = [], []
+    for pid in order:
+        entries = groups[pid]
+        truth = entries[0].truth
+        make = ranked_table if truth.track.ranked else smoke_table
+        table, bad = make(truth, entries, rels, resamples, seed)
+        tables.append(table)
+        failed += bad
+    return tables, failed
+
+
+# --- outputs ---------------------------------------------------------------------------------------
+
+
+def csv_cell(v) -> str:
+    """A CSV cell that no spreadsheet turns into a formula: numbers as numbers, strings made safe."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
     if isinstance(v, float):
-        return "" if v != v else f"{v:.4f}"
-    return str(v)
+        return "" if v != v else f"{v:.6g}"
+    s = safe_text(v, 500)
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
 
 
-def to_csv(rows: list[dict]) -> str:
+def to_csv(tables: list[Table]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
-    for r in rows:
-        w.writerow([_fmt(r[c]) for c in COLUMNS])
+    for t in tables:
+        for r in t.rows:
+            w.writerow([csv_cell(r.get(c)) for c in COLUMNS])
     return buf.getvalue()
 
 
-def _md_escape(s: str) -> str:
-    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|").replace("\n", " ")
+_AUTOLINK = re.compile(r"(://|www\.)", re.IGNORECASE)
 
 
-def to_markdown(rows: list[dict]) -> str:
-    pct = lambda v: "–" if v is None or v != v else f"{100 * v:.1f}"  # noqa: E731
-    num = lambda v: "–" if v is None or v != v else f"{v:.3f}"  # noqa: E731
-    lines = [
-        f"# Community Alignment leaderboard\n\nRanked by {HEADLINE}; * = significantly better than the next "
-        "entry (Holm-corrected). Reference rows (baselines, oracle) come last.\n",
-        "| rank | model | method | conditioning | headline [95% CI] | worst country | gap | top-1 | pairwise | 1−JSD |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        star = " *" if r["better_than_next"] else ""
-        lines.append(
-            f"| {r['rank']} | {_md_escape(r['model'])} | {_md_escape(r['method'])} | {_md_escape(r['conditioning'])} | "
-            f"{pct(r['headline'])}{star} [{pct(r['headline_ci_low'])}, {pct(r['headline_ci_high'])}] | "
-            f"{_md_escape(r['worst_country'])} {pct(r['worst_country_top1'])} | {pct(r['gap'])} | {pct(r['top1'])} | "
-            f"{pct(r['pairwise'])} | {num(r['one_minus_jsd'])} |"
+def _md(s, limit: int = 300) -> str:
+    """A string from a submission in Markdown: visible-safe, escaped (`md_escape`), and defanged so
+    that no renderer autolinks it (`http://x` → `http[:]//x`, `www.` → `www[.]`)."""
+    if s in (None, ""):
+        return "–"
+    text = _AUTOLINK.sub(lambda m: "[:]//" if m.group(1) == "://" else m.group(1)[:3] + "[.]", safe_text(s, limit))
+    return md_escape(text)
+
+
+def _ci(v, lo, hi, f=pct) -> str:
+    if v is None:
+        return "–"
+    return f(v) if lo is None or hi is None else f"{f(v)} [{f(lo)}, {f(hi)}]"
+
+
+def _diff(v, lo, hi) -> str:
+    sign = lambda x: ("+" if x >= 0 else "−") + f"{abs(100 * x):.1f}"  # noqa: E731
+    if v is None:
+        return "–"
+    return sign(v) if lo is None or hi is None else f"{sign(v)} [{sign(lo)}, {sign(hi)}]"
+
+
+def _p(v) -> str:
+    return "–" if v is None else (f"{v:.3f}" if v >= 0.001 else "< 0.001")
+
+
+def _dataset_line(info: dict) -> str:
+    ds = info["dataset"]
+    what = "the embedded SYNTHETIC sample" if ds["synthetic"] else f"{ds['source']} data"
+    if ds.get("revision"):
+        what += f" at revision {ds['revision']}"
+    line = f"{what}; splits disjoint by {ds['split_by']}; test fingerprint {ds['fingerprint']}"
+    return line + (f" ({info['fingerprint_checked_against']})" if info.get("fingerprint_checked_against") else "")
+
+
+def monoculture_sentence(m: dict | None) -> str:
+    """The paper's headline, in words (shared by the Markdown and the terminal)."""
+    if not m:
+        return "Monoculture: not computed for this table."
+    a, mm = m["annotators"], m["models"]
+    f = lambda v: "–" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+    if not a["sets"]:
+        head = f"No candidate set of this test split has ≥ {m['min_set_annotators']} distinct raters. "
+    else:
+        head = (
+            f"On the {a['sets']} candidate sets judged by ≥ {m['min_set_annotators']} distinct annotators, two "
+            f"annotators pick the same candidate {f(a['pair_agreement'])} of the time (the most popular pick serves "
+            f"{f(a['plurality_share'])} of them). "
         )
-    if any(r["synthetic"] for r in rows):
-        lines.append("\n> Entries marked synthetic were evaluated on the embedded synthetic sample, not the real data.")
+    if len(mm["models"]) < 2:
+        return head + "Model–model agreement needs at least two models."
+    return head + (
+        f"Two submitted models pick the same candidate {f(mm['mean_pairwise'])} of the time (mean over model "
+        "pairs, shared comparisons only)."
+    )
+
+
+def to_markdown(tables: list[Table], rejected: list[dict], ignored: list[str]) -> str:
+    lines = [
+        "# Community Alignment leaderboard",
+        "",
+        f"Every number is recomputed from the submitted scores with the evaluation contract. Ranked by "
+        f"{HEADLINE['name']}; one table per protocol (track × dataset × split). Δ next: paired difference "
+        "with the next entry on the same bootstrap replicates; p (Holm): its two-sided bootstrap p-value, "
+        "Holm-corrected over the adjacent pairs; * = significant at 0.05. Smoke runs are listed, never "
+        "ranked. Reference rows (baselines, oracles) come from the dataset alone.",
+        "",
+    ]
+    for t in tables:
+        info = t.info
+        lines += [f"## {md_escape(t.protocol['id'])} (track {md_escape(info['track'])})", ""]
+        lines.append(md_escape(_dataset_line(info)))
+        lines.append("")
+        if t.ranked:
+            lines += [
+                f"{info['evaluated']} comparisons ({info['uninformative']} uninformative left out), "
+                f"{info['annotators']} annotators, {info['prompt_groups']} prompt groups; 95% CIs: "
+                f"{md_escape(info['ci'])}, {info['resamples']} resamples.",
+                "",
+            ]
+        else:
+            lines += [md_escape(info["note"]), ""]
+        lines += [
+            "| rank | model | revision | method | conditioning | headline [95% CI] | Δ next [95% CI] | p (Holm) | "
+            "worst country [95% CI] | gap [95% CI] | top-1 | pairwise | AUC | NLL | 1−JSD (sets) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in t.rows:
+            star = " \\*" if r["better_than_next"] else ""
+            worst = f"{_md(r['worst_country'])} {_ci(r['worst_country_top1'], r['worst_ci_low'], r['worst_ci_high'])}"
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        str(r["rank"]) if r["rank"] is not None else "",
+                        _md(r["model"]) + ("" if r["kind"] == "model" else f" ({_md(r['kind'])})"),
+                        _md(r["revision"]),
+                        _md(r["method"]),
+                        _md(r["conditioning"]),
+                        _ci(r["headline"], r["headline_ci_low"], r["headline_ci_high"]) + star,
+                        _diff(r["diff_next"], r["diff_next_ci_low"], r["diff_next_ci_high"]),
+                        _p(r["p_holm_next"]),
+                        worst,
+                        _ci(r["gap"], r["gap_ci_low"], r["gap_ci_high"]),
+                        pct(r["top1"]),
+                        pct(r["pairwise"]),
+                        pct(r["auc"]),
+                        num(r["nll"]),
+                        f"{num(r['one_minus_jsd'])} ({r['jsd_sets']})",
+                    ]
+                )
+                + " |"
+            )
+        lines.append("")
+        if t.ranked:
+            lines += [md_escape(monoculture_sentence(t.monoculture)), ""]
+        if info["dataset"]["synthetic"]:
+            lines += ["> Evaluated on the embedded synthetic sample, not the real data.", ""]
+    lines += [f"## Rejected ({len(rejected)})", ""]
+    if not rejected:
+        lines.append("None.")
+    for r in rejected:
+        problems = "; ".join(f"{_md(p['where'])}: {_md(p['message'], 600)}" for p in r["problems"])
+        lines.append(f"- {_md(r['file'])}: {problems}")
+    if ignored:
+        lines += ["", f"Ignored (results summaries are never read): {len(ignored)} file(s)."]
     return "\n".join(lines) + "\n"
 
 
-def monoculture(entries: list[dict]) -> dict:
-    """From each entry's scores.parquet: how often models pick the same candidate, vs how often two
-    annotators of the same ≥10-rater candidate set agree, and each model's match rate on those sets."""
-    import pyarrow.parquet as pq
-
-    picks, truth = {}, None
-    for e in entries:
-        path = os.path.join(os.path.dirname(e["_path"]), "scores.parquet")
-        if not os.path.exists(path):
-            continue
-        t = pq.read_table(path).to_pandas()
-        s = t[[f"score_model_{x}" for x in "abcd"]].to_numpy(dtype=float)
-        label = f"{e['config']['model_name']} ({e['config']['method']}, {e['config']['conditioning']})"
-        picks[label] = dict(zip(t.comparison_id, np.nanargmax(np.where(np.isnan(s), -np.inf, s), 1)))
-        truth = t if truth is None else truth
-    out = {"models": list(picks), "model_agreement": [], "annotator_agreement": None, "model_match": {}}
-    if not picks:
-        return out
-    names = list(picks)
-    for a in names:
-        row = []
-        for b in names:
-            common = set(picks[a]) & set(picks[b])
-            row.append(float(np.mean([picks[a][k] == picks[b][k] for k in common])) if common else None)
-        out["model_agreement"].append(row)
-    sets = truth.groupby("set_key").chosen_index.agg(list)
-    sets = sets[sets.map(len) >= 10]
-    if len(sets):
-        agree = []
-        for votes in sets:
-            counts = np.bincount(votes, minlength=4)
-            n = counts.sum()
-            agree.append(float((counts * (counts - 1)).sum() / (n * (n - 1))))
-        out["annotator_agreement"] = float(np.mean(agree))
-        out["sets"] = int(len(sets))
-        members = truth[truth.set_key.isin(sets.index)]
-        for name in names:
-            hits = [
-                picks[name].get(cid) == ch
-                for cid, ch in zip(members.comparison_id, members.chosen_index)
-                if cid in picks[name]
-            ]
-            out["model_match"][name] = float(np.mean(hits)) if hits else None
-    return out
-
-
-def page_data(rows: list[dict], entries: list[dict]) -> dict:
-    axes = {}
-    for axis in AXES:
-        groups = sorted({g for e in entries for g in e["results"].get(axis, {}).get("groups", {})})
-        axes[axis] = {"groups": groups, "values": []}
-        for r in rows:
-            if r["kind"] != "model":
-                continue
-            g = r["_entry"]["results"].get(axis, {}).get("groups", {})
-            axes[axis]["values"].append([g[k]["top1_accuracy"]["value"] if k in g else None for k in groups])
-    public = [
-        {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items() if not k.startswith("_")}
-        for r in rows
-    ]
-    details = []
-    for r in rows:
-        if r["kind"] == "model":
-            c = r["_entry"]["config"]
-            details.append(
+def page_data(tables: list[Table], rejected: list[dict], ignored: list[str]) -> dict:
+    return clean_json(
+        {
+            "headline": HEADLINE["name"],
+            "tables": [
                 {
-                    "config": {
-                        k: c.get(k)
-                        for k in (
-                            "model_name",
-                            "model_sha",
-                            "method",
-                            "conditioning",
-                            "ref_model",
-                            "beta",
-                            "model_dtype",
-                            "seed",
-                            "git_sha",
-                        )
-                    },
-                    "dataset": c["dataset"],
+                    "id": t.protocol["id"],
+                    "ranked": t.ranked,
+                    "info": t.info,
+                    "rows": t.rows,
+                    "axes": t.axes,
+                    "monoculture": t.monoculture,
+                    "details": t.details,
                 }
-            )
-        else:
-            details.append(None)
-    return {"rows": public, "axes": axes, "details": details, "monoculture": monoculture(entries), "headline": HEADLINE}
+                for t in tables
+            ],
+            "rejected": rejected,
+            "ignored": ignored,
+        }
+    )
 
 
 def render_html(data: dict) -> str:
-    """Self-contained page: data embedded as JSON (every '<' escaped), rendered with textContent only."""
+    """Self-contained page: data embedded as JSON (every `<`, `>`, `&` escaped), rendered with
+    textContent only; every string from a submission is made visible-safe first (`safe_text`)."""
     template = (resources.files("community_alignment") / "templates" / "leaderboard.html").read_text("utf-8")
     payload = (
-        json.dumps(data, ensure_ascii=True).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        json.dumps(data, ensure_ascii=True, allow_nan=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
     )
     return template.replace("/*__DATA__*/null", payload)
 
 
-def build(results_dir: str, out_dir: str) -> dict:
-    entries, rejected = collect(results_dir)
-    if not entries:
-        raise ValueError(
-            f"no valid results files under {results_dir}" + (f" ({len(rejected)} rejected)" if rejected else "")
-        )
-    rows = leaderboard_rows(entries)
+def _safe_strings(obj):
+    """Every string of the page data through `safe_text` (no bidi override or control character)."""
+    if isinstance(obj, dict):
+        return {safe_text(k, 200): _safe_strings(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_safe_strings(v) for v in obj]
+    if isinstance(obj, str):
+        return safe_text(obj, 2000)
+    return obj
+
+
+def rejected_list(rejected: list[Checked], rels: dict[str, str]) -> list[dict]:
+    return [
+        {
+            "file": safe_text(rels.get(c.path, c.path)),
+            "problems": [{"where": safe_text(p.where, 120), "message": safe_text(p.message, 600)} for p in c.problems],
+        }
+        for c in rejected
+    ]
+
+
+def build(
+    folder: str,
+    out_dir: str,
+    resamples: int = 1000,
+    seed: int = 0,
+    fingerprints: tuple[str, ...] = (),
+    data_path: str | None = None,
+    overwrite: bool = False,
+    truths: TruthCache | None = None,
+) -> dict:
+    """Check every submission under `folder`, rank the good ones, write the site to `out_dir`.
+    Returns {tables, entries, rejected, ignored, written}."""
+    targets = [os.path.join(out_dir, f) for f in SITE_FILES]
+    existing = [t for t in targets if os.path.lexists(t)]
+    if existing and not overwrite:
+        raise BuildError(f"{safe_text(existing[0])} exists: pass --overwrite to replace the site's files")
+    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
+        raise BuildError(f"{safe_text(out_dir)} exists and is not a folder")
+    root = os.path.realpath(folder)
+    candidates, rejected, ignored = collect(folder)
+    rels = {p: os.path.relpath(p, root) for p in candidates}
+    rels.update({c.path: os.path.relpath(c.path, root) for c in rejected})
+    checked = check_many(candidates, tuple(fingerprints), data_path, truths or TruthCache(data_path), rels)
+    tables, failed = build_tables(checked, rels, resamples, seed)
+    rejected += [c for c in checked if not c.ok and c not in failed] + failed
+    rejected.sort(key=lambda c: rels.get(c.path, c.path))
+    bad = rejected_list(rejected, rels)
+    ignored_rel = [safe_text(os.path.relpath(p, root)) for p in ignored]
     os.makedirs(out_dir, exist_ok=True)
-    atomic_write_text(os.path.join(out_dir, "leaderboard.csv"), to_csv(rows))
-    atomic_write_text(os.path.join(out_dir, "leaderboard.md"), to_markdown(rows))
-    atomic_write_text(os.path.join(out_dir, "index.html"), render_html(page_data(rows, entries)))
+    data = _safe_strings(page_data(tables, bad, ignored_rel))
+    atomic_write_text(targets[0], render_html(data))
+    atomic_write_text(targets[1], to_csv(tables))
+    atomic_write_text(targets[2], to_markdown(tables, bad, ignored_rel))
     return {
-        "entries": len(entries),
-        "rows": len(rows),
-        "rejected": {p: [str(x) for x in v] for p, v in rejected.items()},
+        "tables": [
+            {
+                "id": t.protocol["id"],
+                "ranked": t.ranked,
+                "models": sum(r["kind"] == "model" for r in t.rows),
+                "references": sum(r["kind"] != "model" for r in t.rows),
+                "monoculture": monoculture_sentence(t.monoculture) if t.ranked else None,
+            }
+            for t in tables
+        ],
+        "entries": sum(r["kind"] == "model" for t in tables for r in t.rows),
+        "rejected": bad,
+        "ignored": ignored_rel,
+        "written": targets,
     }

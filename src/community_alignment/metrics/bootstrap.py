@@ -80,19 +80,11 @@ def ratio_replicates(num: np.ndarray, den: np.ndarray, reps: Replicates) -> np.n
         return (n / d).astype(np.float64)
 
 
-def grouped_ratio_replicates(
-    num: np.ndarray, den: np.ndarray, codes: np.ndarray, n_groups: int, reps: Replicates
-) -> np.ndarray | None:
-    """(B, G) replicate values of Σnum/Σden within each group code 0..G−1 (one matrix product)."""
-    if reps.weights is None:
-        return None
-    onehot = np.zeros((len(codes), n_groups), dtype=np.float32)
-    onehot[np.arange(len(codes)), codes] = 1.0
-    num32, den32 = np.asarray(num, np.float32)[:, None], np.asarray(den, np.float32)[:, None]
-    both = np.concatenate([onehot * num32, onehot * den32], 1)
-    sums = reps.weights @ both
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (sums[:, :n_groups] / sums[:, n_groups:]).astype(np.float64)
+def onehot(codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """(n, G) float32 indicator of each row's group code."""
+    out = np.zeros((len(codes), n_groups), dtype=np.float32)
+    out[np.arange(len(codes)), codes] = 1.0
+    return out
 
 
 def percentile_ci(replicates: np.ndarray | None, level: float = LEVEL) -> tuple[float, float]:

@@ -36,11 +36,10 @@ from . import accuracy, distributional
 from .bootstrap import (
     DEFAULT_RESAMPLES,
     Replicates,
-    grouped_ratio_replicates,
     holm,
+    onehot,
     percentile_ci,
     pvalue_zero,
-    ratio_replicates,
 )
 from .groups import AXES, MIN_GROUP_ANNOTATORS, MISSING, encode
 
@@ -179,25 +178,27 @@ def per_comparison(
 def pairwise_auc(scores: np.ndarray, data: EvalData, reps: Replicates | None) -> Estimate:
     """AUC of the score margin over binary (chosen, rejected) pairs, each pair in both orientations:
     P(d_i > −d_j) + ½ P(=) for two pairs drawn at random (d = s_chosen − s_rejected). This is the AUC
-    a binary reward-model evaluation reports on pairs shown in random order, without the randomness."""
+    a binary reward-model evaluation reports on pairs shown in random order, without the randomness.
+
+    CI: the linearised bootstrap with the evaluation's replicate weights. AUC = mean of the placement
+    values V_i = P(−d_j < d_i); its influence function is ψ_i = 2 (V_i − AUC), so a replicate is
+    AUC + Σ w ψ / Σ w (exact to first order; one matrix product instead of a sort per replicate),
+    clipped to [0, 1]."""
     d, row = accuracy.pair_margins(scores, data.chosen, data.valid)
     if not len(d):
         return Estimate(float("nan"))
     neg = np.sort(-d)
-    lo = np.searchsorted(neg, d, side="left")
-    hi = np.searchsorted(neg, d, side="right")
-    value = float(((lo + hi) / 2).sum() / len(d) ** 2)
+    placement = (np.searchsorted(neg, d, side="left") + np.searchsorted(neg, d, side="right")) / (2 * len(d))
+    value = float(placement.mean())
     if reps is None or reps.weights is None:
         return Estimate(value)
-    order = np.argsort(-d, kind="stable")  # positions of the negatives (−d) in sorted order
-    w = reps.weights[:, row].astype(np.float64)  # (B, m)
-    wneg = w[:, order]
-    cum = np.concatenate([np.zeros((len(w), 1)), np.cumsum(wneg, 1)], 1)
-    below = (cum[:, lo] + cum[:, hi]) / 2  # weighted count of negatives below each positive
-    tot = w.sum(1)
+    n = len(data)
+    psi = np.bincount(row, weights=2 * (placement - value), minlength=n)  # per comparison
+    count = np.bincount(row, minlength=n).astype(np.float64)
+    w = reps.weights
     with np.errstate(invalid="ignore", divide="ignore"):
-        boot = (w * below).sum(1) / tot**2
-    return Estimate(value, *percentile_ci(boot))
+        boot = value + (w @ psi.astype(np.float32)) / (w @ count.astype(np.float32))
+    return Estimate(value, *percentile_ci(np.clip(boot, 0.0, 1.0)))  # a first-order replicate can step past 1
 
 
 class Evaluation:
@@ -214,6 +215,10 @@ class Evaluation:
         min_set_annotators: int = distributional.MIN_SET_ANNOTATORS,
     ):
         keep = data.informative
+        #: rows of the input data that are evaluated (the informative ones); `block` takes scores for
+        #: either the input rows or these
+        self.kept = np.flatnonzero(keep)
+        self.n_input = len(data)
         self.dropped_uninformative = int((~keep).sum())
         self.data = data if keep.all() else data.select(np.flatnonzero(keep))
         d = self.data
@@ -235,10 +240,21 @@ class Evaluation:
                 ]
             )
             self.axes[axis] = (names, codes, eligible)
+        # one indicator matrix for "overall" (a column of ones) and every group of every axis: each
+        # scorer's replicate sums are then one matrix product (B × n) @ (n × 3·columns)
+        self._onehot = {axis: onehot(codes, len(names)) for axis, (names, codes, _) in self.axes.items()}
+        self._columns: dict[str, slice] = {"overall": slice(0, 1)}
+        start = 1
+        for axis, (names, _, _) in self.axes.items():
+            self._columns[axis] = slice(start, start + len(names))
+            start += len(names)
+        self._indicator = np.concatenate([np.ones((len(d), 1), np.float32), *self._onehot.values()], 1)
+        self._den_cache: dict = {}
         if d.set_keys is not None:
             self.set_codes, self.n_sets = distributional.qualifying_sets(d.set_keys, d.annotators, min_set_annotators)
         else:
             self.set_codes, self.n_sets = np.full(len(d), -1), 0
+        self._country_set_codes: dict | None = None
         self.noise_floor = self._noise_floor()
 
     # --- per-scorer values -------------------------------------------------------------------
@@ -271,18 +287,58 @@ class Evaluation:
         value = float(np.sum(num) / np.sum(den)) if np.sum(den) > 0 else float("nan")
         return Estimate(value, *percentile_ci(reps_values))
 
-    def group_replicates(self, v: Values) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray | None]]]:
+    def _replicate_sums(self, vectors: list[np.ndarray]) -> list[np.ndarray] | None:
+        """For each (n,) vector: its (B, 1 + ΣG) replicate sums overall and per group — one product."""
+        if self.reps.weights is None:
+            return None
+        values = [np.asarray(v, np.float64) for v in vectors]
+        big = any(np.abs(v).max(initial=0.0) > 1e30 for v in values)  # float32 would overflow: use float64
+        dtype = np.float64 if big else np.float32
+        x = np.concatenate([self._indicator.astype(dtype) * v.astype(dtype)[:, None] for v in values], 1)
+        sums = self.reps.weights.astype(dtype) @ x
+        width = self._indicator.shape[1]
+        return [sums[:, k * width : (k + 1) * width].astype(np.float64) for k in range(len(vectors))]
+
+    def _den_sums(self, den: np.ndarray) -> np.ndarray | None:
+        """Replicate sums of a denominator; the scorer-independent ones (1 per comparison, the observed
+        pairs) are computed once."""
+        key = "ones" if den is self.ones else ("pairs" if np.array_equal(den, self.pairs) else None)
+        if key in self._den_cache:
+            return self._den_cache[key]
+        out = self._replicate_sums([den])
+        out = None if out is None else out[0]
+        if key:
+            self._den_cache[key] = out
+        return out
+
+    def replicates(self, v: Values) -> dict[str, dict[str, np.ndarray | None]]:
+        """metric → {"overall": (B,), axis: (B, G)} replicate values (None without replicates)."""
+        inputs = self._metric_inputs(v)
+        nums = self._replicate_sums([num for num, _ in inputs.values()])
+        out = {}
+        for k, (metric, (_, den)) in enumerate(inputs.items()):
+            if nums is None:
+                out[metric] = dict.fromkeys(self._columns)
+                continue
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratio = nums[k] / self._den_sums(den)
+            out[metric] = {name: ratio[:, cols] for name, cols in self._columns.items()}
+            out[metric]["overall"] = out[metric]["overall"][:, 0]
+        return out
+
+    def group_replicates(
+        self, v: Values, reps: dict | None = None
+    ) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray | None]]]:
         """axis → metric → (group values (G,), replicate group values (B, G) or None)."""
+        reps = reps or self.replicates(v)
         out = {}
         for axis, (names, codes, _) in self.axes.items():
             out[axis] = {}
             for metric, (num, den) in self._metric_inputs(v).items():
                 g = len(names)
-                sums_n = np.bincount(codes, weights=num, minlength=g)
-                sums_d = np.bincount(codes, weights=den, minlength=g)
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    point = sums_n / sums_d
-                out[axis][metric] = (point, grouped_ratio_replicates(num, den, codes, g, self.reps))
+                    point = np.bincount(codes, weights=num, minlength=g) / np.bincount(codes, weights=den, minlength=g)
+                out[axis][metric] = (point, reps[metric][axis])
         return out
 
     def block(
@@ -293,12 +349,17 @@ class Evaluation:
         truth: np.ndarray | None = None,
         temperature_note: str | None = None,
     ) -> tuple[ScorerBlock, dict]:
-        """(ScorerBlock, replicate cache for `versus`) of one scorer. `truth` (n, 4): the accuracy
-        metrics become expected values under those choice probabilities (references)."""
+        """(ScorerBlock, replicate cache for `versus`) of one scorer, from scores on the input rows or on
+        the evaluated (`kept`) rows. `truth` (n, 4): the accuracy metrics become expected values under
+        those choice probabilities (references)."""
         d = self.data
+        if len(scores) == self.n_input != len(d):
+            scores = np.asarray(scores)[self.kept]
+            truth = None if truth is None else np.asarray(truth)[self.kept]
         v = self.values(scores, temperature, truth)
         ann = np.asarray(d.annotators)
-        overall_reps = {m: ratio_replicates(num, den, self.reps) for m, (num, den) in self._metric_inputs(v).items()}
+        reps = self.replicates(v)
+        overall_reps = {m: r["overall"] for m, r in reps.items()}
         overall = Overall(
             n=len(d),
             annotators=int(len(np.unique(ann))),
@@ -309,7 +370,7 @@ class Evaluation:
             pairwise_auc=v.auc,
             ece=v.ece,
         )
-        group_reps = self.group_replicates(v)
+        group_reps = self.group_replicates(v, reps)
         axes = {}
         summaries_reps = {}
         for axis, (names, codes, eligible) in self.axes.items():
@@ -328,24 +389,48 @@ class Evaluation:
                 point, reps = group_reps[axis][metric]
                 summ[metric], summaries_reps[(axis, metric)] = _summarize(names, point, reps, eligible)
             axes[axis] = AxisBlock(groups, summ["top1_accuracy"], summ["pairwise_accuracy"])
-        dist = self.distributional(v.probs)
+        dist, dist_reps = self.distributional(v.probs)
         block = ScorerBlock(kind, truth is not None, float(temperature), temperature_note, overall, axes, dist)
-        cache = {"overall": overall_reps, "groups": group_reps, "summaries": summaries_reps, "values": v}
+        cache = {
+            "overall": overall_reps,
+            "groups": group_reps,
+            "summaries": summaries_reps,
+            "values": v,
+            "distributional": dist_reps,
+        }
         return block, cache
 
-    def distributional(self, probs: np.ndarray) -> Distributional:
+    def _country_sets(self) -> dict[str, tuple[np.ndarray, int]]:
+        """Per country: the sets with ≥ MIN_GROUP_SET_ANNOTATORS raters of that country (computed once)."""
+        if self._country_set_codes is None:
+            d = self.data
+            self._country_set_codes = {}
+            if d.set_keys is not None and "country" in d.groups:
+                labels = np.asarray(d.groups["country"], dtype=object)
+                for c in sorted({x for x in labels if x != MISSING}, key=str):
+                    self._country_set_codes[str(c)] = distributional.qualifying_sets(
+                        d.set_keys, d.annotators, distributional.MIN_GROUP_SET_ANNOTATORS, labels == c
+                    )
+        return self._country_set_codes
+
+    def distributional(self, probs: np.ndarray) -> tuple[Distributional, dict[str, tuple[float, np.ndarray | None]]]:
+        """The distributional block and its replicates ("overall" and per country: (value, (B,)))."""
         d = self.data
-        s = distributional.fit_summary(probs, d.chosen, self.set_codes, self.n_sets, self.reps)
+        reps = {"overall": distributional.fit_replicates(probs, d.chosen, self.set_codes, self.n_sets, self.reps)}
         by_country = {}
-        if d.set_keys is not None and "country" in d.groups:
-            labels = np.asarray(d.groups["country"], dtype=object)
-            for c in sorted({x for x in labels if x != MISSING}, key=str):
-                mask = labels == c
-                codes, n = distributional.qualifying_sets(
-                    d.set_keys, d.annotators, distributional.MIN_GROUP_SET_ANNOTATORS, mask
-                )
-                by_country[str(c)] = distributional.fit_summary(probs, d.chosen, codes, n, self.reps)
-        return Distributional(s["sets"], s["comparisons"], Estimate(s["value"], s["ci_low"], s["ci_high"]), by_country)
+        for c, (codes, n) in self._country_sets().items():
+            reps[c] = distributional.fit_replicates(probs, d.chosen, codes, n, self.reps)
+            lo, hi = percentile_ci(reps[c][1])
+            by_country[c] = {
+                "sets": n,
+                "comparisons": int((codes >= 0).sum()),
+                "value": reps[c][0],
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        value, boot = reps["overall"]
+        fit = Estimate(value, *percentile_ci(boot))
+        return Distributional(self.n_sets, int((self.set_codes >= 0).sum()), fit, by_country), reps
 
     # --- shared statistics --------------------------------------------------------------------
 
@@ -358,13 +443,12 @@ class Evaluation:
         k = self.valid.sum(1)
         draws = (rng.random((NOISE_FLOOR_DRAWS, len(k))) < 1.0 / k).astype(np.float32)
         out = {}
-        for axis, (names, codes, eligible) in self.axes.items():
+        for axis, (_, _, eligible) in self.axes.items():
             if eligible.sum() < 2:
                 out[axis] = {"mean_gap": float("nan"), "p95_gap": float("nan"), "draws": NOISE_FLOOR_DRAWS}
                 continue
-            onehot = np.zeros((len(codes), len(names)), dtype=np.float32)
-            onehot[np.arange(len(codes)), codes] = 1.0
-            means = (draws @ onehot) / onehot.sum(0)
+            ind = self._onehot[axis]
+            means = (draws @ ind) / ind.sum(0)
             means = means[:, eligible]
             gaps = means.max(1) - means.min(1)
             out[axis] = {
@@ -572,10 +656,14 @@ def annotator_agreement(chosen: np.ndarray, set_codes: np.ndarray, n_sets: int) 
     }
 
 
-def monoculture_view(data: EvalData, model_scores: dict[str, np.ndarray]) -> dict:
+def monoculture_view(
+    data: EvalData, model_scores: dict[str, np.ndarray], temperatures: dict[str, float] | None = None
+) -> dict:
     """The paper's headline on the qualifying (≥ MIN_SET_ANNOTATORS distinct raters) sets: how alike
-    the models' picks are (mean pairwise agreement) vs how often two annotators agree, plus each
-    model's agreement with the annotators (its expected top-1 there)."""
+    the models' picks are (mean pairwise agreement) vs how often two annotators agree; each model's
+    agreement with the annotators (its expected top-1 there); and, with the models' choice
+    distributions (softmax(score / T) averaged over a set's raters), how alike the models'
+    distributions are (1 − JSD between models) vs how well each matches the vote shares."""
     codes, n_sets = (
         distributional.qualifying_sets(data.set_keys, data.annotators)
         if data.set_keys is not None
@@ -583,15 +671,39 @@ def monoculture_view(data: EvalData, model_scores: dict[str, np.ndarray]) -> dic
     )
     rows = np.flatnonzero(codes >= 0)
     ids = data.ids if data.ids is not None else np.arange(len(data)).astype(str)
-    picks = {}
-    match = {}
+    temperatures = temperatures or {}
+    picks, match, set_dist = {}, {}, {}
+    votes = np.zeros((n_sets, 4))
+    np.add.at(votes, (codes[rows], data.chosen[rows]), 1.0)
+    shares = votes / np.maximum(votes.sum(1, keepdims=True), 1)
     for name, s in model_scores.items():
-        dist = pick_distribution(np.asarray(s)[rows], data.present[rows])
+        s = np.asarray(s)
+        dist = pick_distribution(s[rows], data.present[rows])
         picks[name] = dict(zip(map(str, ids[rows]), dist))
         match[name] = float(dist[np.arange(len(rows)), data.chosen[rows]].mean()) if len(rows) else None
+        probs = accuracy.choice_probabilities(np.nan_to_num(s[rows]), data.present[rows], temperatures.get(name, 1.0))
+        m = np.zeros((n_sets, 4))
+        np.add.at(m, codes[rows], probs)
+        set_dist[name] = m / np.maximum(m.sum(1, keepdims=True), 1e-300)
+    names = list(model_scores)
+    sim = [
+        [float((1 - distributional.js_distance(set_dist[a], set_dist[b])).mean()) if n_sets else None for b in names]
+        for a in names
+    ]
+    off = [sim[i][j] for i in range(len(names)) for j in range(len(names)) if i < j and sim[i][j] is not None]
     return {
         "min_set_annotators": distributional.MIN_SET_ANNOTATORS,
         "annotators": annotator_agreement(data.chosen, codes, n_sets),
         "models": agreement(picks),
         "model_matches_annotators": match,
+        "distributions": {
+            "models": names,
+            "similarity": sim,
+            "mean_pairwise_similarity": float(np.mean(off)) if off else None,
+            "fit_to_votes": {
+                n: float((1 - distributional.js_distance(set_dist[n], shares)).mean()) if n_sets else None
+                for n in names
+            },
+            "metric": "1 - Jensen-Shannon distance (log base 2) between set-level choice distributions",
+        },
     }

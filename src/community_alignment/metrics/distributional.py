@@ -64,24 +64,28 @@ def qualifying_sets(
 
 
 def _fits(probs: np.ndarray, chosen: np.ndarray, codes: np.ndarray, n_sets: int, weights: np.ndarray | None):
-    """1 − JSD per set, for the original data (weights None → (S,)) or per replicate ((B, S))."""
+    """1 − JSD per set, for the original data (weights None → (S,)) or per replicate ((B, S)).
+    Each row belongs to one set: the per-set sums are sparse products (O(B · rows), not O(B · rows · S))."""
+    from scipy import sparse
+
     rows = np.flatnonzero(codes >= 0)
     c = codes[rows]
-    votes = np.zeros((len(rows), 4 * n_sets), dtype=np.float32)
-    votes[np.arange(len(rows)), c * 4 + np.asarray(chosen)[rows]] = 1.0
-    model = np.zeros((len(rows), 4 * n_sets), dtype=np.float32)
-    for j in range(4):
-        model[np.arange(len(rows)), c * 4 + j] = probs[rows, j]
+    m = len(rows)
+    votes = sparse.csr_matrix((np.ones(m), (np.arange(m), c * 4 + np.asarray(chosen)[rows])), shape=(m, 4 * n_sets))
+    cols = (c[:, None] * 4 + np.arange(4)).ravel()
+    model = sparse.csr_matrix(
+        (np.asarray(probs, np.float64)[rows].ravel(), (np.repeat(np.arange(m), 4), cols)), shape=(m, 4 * n_sets)
+    )
     if weights is None:
-        v, m = votes.sum(0)[None], model.sum(0)[None]
+        v, mo = np.asarray(votes.sum(0)), np.asarray(model.sum(0))
     else:
-        w = weights[:, rows]
-        v, m = w @ votes, w @ model
-    v = v.reshape(len(v), n_sets, 4).astype(np.float64)
-    m = m.reshape(len(m), n_sets, 4).astype(np.float64)
+        w = np.asarray(weights[:, rows], dtype=np.float64)
+        v, mo = (votes.T @ w.T).T, (model.T @ w.T).T
+    v = np.asarray(v).reshape(len(v), n_sets, 4)
+    mo = np.asarray(mo).reshape(len(mo), n_sets, 4)
     with np.errstate(invalid="ignore", divide="ignore"):
         obs = v / v.sum(-1, keepdims=True)
-        pred = m / m.sum(-1, keepdims=True)
+        pred = mo / mo.sum(-1, keepdims=True)
     fit = 1.0 - js_distance(obs, pred)
     return fit[0] if weights is None else fit
 
@@ -94,6 +98,26 @@ def set_prompt_codes(codes: np.ndarray, prompt_codes: np.ndarray, n_sets: int) -
     return out
 
 
+def fit_replicates(
+    probs: np.ndarray, chosen: np.ndarray, codes: np.ndarray, n_sets: int, reps: Replicates | None = None
+) -> tuple[float, np.ndarray | None]:
+    """(mean 1 − JSD over the qualifying sets, its (B,) two-way bootstrap replicates or None)."""
+    if n_sets == 0:
+        return float("nan"), None
+    value = float(_fits(probs, chosen, codes, n_sets, None).mean())
+    if reps is None or reps.weights is None:
+        return value, None
+    fits = _fits(probs, chosen, codes, n_sets, reps.weights)  # (B, S)
+    if reps.prompt_weights is not None:
+        mult = reps.prompt_weights[:, set_prompt_codes(codes, reps.prompt_codes, n_sets)]
+    else:
+        mult = np.ones_like(fits)
+    mult = np.where(np.isfinite(fits), mult, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = np.nansum(np.where(mult > 0, fits, 0.0) * mult, 1) / mult.sum(1)
+    return value, boot
+
+
 def fit_summary(
     probs: np.ndarray,
     chosen: np.ndarray,
@@ -102,19 +126,6 @@ def fit_summary(
     reps: Replicates | None = None,
 ) -> dict:
     """Mean 1 − JSD over the qualifying sets, with the two-way bootstrap CI."""
-    out = {"sets": n_sets, "comparisons": int((codes >= 0).sum())}
-    if n_sets == 0:
-        return {**out, "value": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
-    value = float(_fits(probs, chosen, codes, n_sets, None).mean())
-    lo = hi = float("nan")
-    if reps is not None and reps.weights is not None:
-        fits = _fits(probs, chosen, codes, n_sets, reps.weights)  # (B, S)
-        if reps.prompt_weights is not None:
-            mult = reps.prompt_weights[:, set_prompt_codes(codes, reps.prompt_codes, n_sets)]
-        else:
-            mult = np.ones_like(fits)
-        mult = np.where(np.isfinite(fits), mult, 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            boot = np.nansum(np.where(mult > 0, fits, 0.0) * mult, 1) / mult.sum(1)
-        lo, hi = percentile_ci(boot)
-    return {**out, "value": value, "ci_low": lo, "ci_high": hi}
+    value, boot = fit_replicates(probs, chosen, codes, n_sets, reps)
+    lo, hi = percentile_ci(boot)
+    return {"sets": n_sets, "comparisons": int((codes >= 0).sum()), "value": value, "ci_low": lo, "ci_high": hi}

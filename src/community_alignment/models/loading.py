@@ -51,11 +51,16 @@ def load_reward_model(name: str, revision: str | None = None, num_labels: int = 
     return LoadedModel(model, tok, report_name, revision, path)
 
 
-def load_causal_lm(path: str, revision: str | None = None) -> LoadedModel:
+def load_causal_lm(path: str, revision: str | None = None, dtype=None) -> LoadedModel:
+    """A causal LM and its tokenizer; `dtype` (e.g. torch.bfloat16) is passed to `from_pretrained`
+    (None keeps transformers' default)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=False)
-    model = AutoModelForCausalLM.from_pretrained(path, revision=revision, trust_remote_code=False, use_safetensors=True)
+    extra = {} if dtype is None else {"dtype": dtype}
+    model = AutoModelForCausalLM.from_pretrained(
+        path, revision=revision, trust_remote_code=False, use_safetensors=True, **extra
+    )
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return LoadedModel(model, tok, path, revision, path)

@@ -130,3 +130,37 @@ def _tiny_policy(b: BenchmarkArguments, seed: int, load_train_pairs) -> str:
         texts = [m["content"] for p in pairs.select(range(min(2000, len(pairs)))) for m in (*p["prompt"], *p["chosen"])]
         build_tiny_causal_lm(path, texts, seed=seed)
     return path
+
+
+@register("llm_judge")
+def llm_judge_scorer(b: BenchmarkArguments, training_args, holder: dict, load_train_pairs):
+    """A causal LM as the judge (scored, never trained here): permutation-averaged letter probabilities."""
+    from ..models import loading
+    from ..scoring.llm_judge import JudgeConfig, load_llm_judge
+
+    config = JudgeConfig(
+        conditioning=b.conditioning,
+        elicitation=b.judge_elicitation,
+        n_samples=b.judge_samples,
+        permutations=b.judge_permutations,
+        max_length=b.judge_max_length,
+        max_candidate_tokens=b.judge_max_candidate_tokens,
+        batch_size=b.score_batch_size,
+        seed=int(training_args.seed),
+    )
+    scorer = load_llm_judge(b.model, b.model_revision, config, accelerator(holder))
+    is_dir = os.path.isdir(b.model)
+    model = {
+        "name": model_name(b, b.model),
+        "base_model": None,
+        "revision": None if is_dir else loading.resolved_revision(b.model, b.model_revision),
+        "base_revision": None,
+        "weights_sha256": loading.weights_sha256(b.model) if is_dir else None,
+        "method": "llm_judge",
+        "conditioning": b.conditioning,
+        "ref_model": None,
+        "beta": None,
+        "max_length": b.judge_max_length,
+        "chat_template_hash": scorer.stats.get("template_hash") if scorer.stats else None,
+    }
+    return scorer, model, None

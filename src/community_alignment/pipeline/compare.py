@@ -1,44 +1,227 @@
-"""A comparative report of several runs (e.g. pooled vs country-conditioned) from their results.json."""
+"""Paired comparison of submissions on the same test split: the pluralism experiment (pooled,
+country-conditioned, placebo; several seeds each) and the steerability of an LLM judge
+(conditioned − unconditioned), with paired statistics from the contract.
+
+Every submission is scored by one `Evaluation` (the same two-way bootstrap replicates for all), so the
+difference between two arms is paired on annotators × prompts. Seeds are the second source of
+variation: each replicate also resamples the seeds (with replacement; seed s of one arm is paired with
+seed s of the other: same training subsample), so the CI and p-value cover both the test sample and
+the training randomness.
+
+Contrasts: worst-group and macro top-1 over the eligible groups of `axis`; per eligible group, top-1
+and distributional fit (1 − JSD on the sets with ≥ 5 raters of that group: the **steerability gain**
+when the arms are a conditioned and an unconditioned judge), Holm-corrected across groups; and the
+overall distributional fit.
+"""
 
 from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from ..io_utils import atomic_write_text
-from ..results.io import read_results
-from ..results.report import _f
+from ..metrics.bootstrap import holm, percentile_ci, pvalue_zero
+from ..metrics.contract import Evaluation
+from ..protocol.evaluate import check_against_truth, truth_for
+from ..protocol.references import reference_inputs
+from ..protocol.submission import SUBMISSION_FILE, read_submission
+from ..results.report import md_escape, num, pct
+
+SUMMARY_STATS = ("worst", "macro")
 
 
-def compare(run_dirs: dict[str, str], out_path: str, axis: str = "country") -> dict:
-    """Write a markdown table of top-1 per group of `axis` for each run, with worst group and gap."""
-    runs = {label: read_results(os.path.join(d, "results.json")) for label, d in run_dirs.items()}
-    any_run = next(iter(runs.values()))
-    groups = list(any_run["results"][axis]["groups"])
-    lines = [f"# Pluralism experiment: top-1 accuracy by {axis}", ""]
-    if any_run["config"]["dataset"]["synthetic"]:
-        lines.append("> Synthetic sample: the groups were generated to disagree (docs/synthetic.md).\n")
-    header = ["run", *groups, "macro", "worst", "gap"]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    summary = {}
-    for label, r in runs.items():
-        g = r["results"][axis]["groups"]
-        s = r["summary"][axis]["top1_accuracy"]
-        summary[label] = s
-        cells = [label] + [_f(g[k]["top1_accuracy"]["value"]) if k in g else "–" for k in groups]
-        cells += [_f(s["macro"]), f"{_f(s['worst'])} ({s['worst_group']})", _f(s["gap"])]
-        lines.append("| " + " | ".join(cells) + " |")
-    refs = any_run["reference"]
-    for name in ("oracle_country", "oracle_pooled", "position_prior"):
-        if name in refs:
-            g = refs[name]["groups"][axis]
-            s = refs[name]["summary"][axis]["top1_accuracy"]
-            cells = [f"*{name}*"] + [_f(g[k]["top1_accuracy"]["value"]) if k in g else "–" for k in groups]
-            cells += [_f(s["macro"]), f"{_f(s['worst'])} ({s['worst_group']})", _f(s["gap"])]
-            lines.append("| " + " | ".join(cells) + " |")
+def submission_path(path: str) -> str:
+    """A run folder or a submission file → the submission file."""
+    return os.path.join(path, SUBMISSION_FILE) if os.path.isdir(path) else path
+
+
+def _seed_stats(ev: Evaluation, truth, rows: np.ndarray, path: str, axis: str, metric: str) -> dict:
+    sub = read_submission(submission_path(path))
+    got, scores = check_against_truth(sub, truth)
+    if not np.array_equal(got, rows):
+        raise ValueError(f"{path}: a paired comparison needs every submission on the same test comparisons")
+    keep = np.flatnonzero(truth.test.data.informative[rows])
+    block, cache = ev.block(scores[keep], "model", float(sub.metadata["model"]["temperature"]))
+    summ = cache["summaries"][(axis, metric)]
+    names, _, eligible = ev.axes[axis]
+    point, reps = cache["groups"][axis][metric]
+    stats = {s: (summ[f"{s}_point"], summ[s]) for s in SUMMARY_STATS}
+    for k, g in enumerate(names):
+        if eligible[k]:
+            stats[f"top-1 / {g}"] = (float(point[k]), None if reps is None else reps[:, k])
+    dist = cache["distributional"]
+    stats["fit"] = dist["overall"]
+    if axis == "country":
+        for g, v in dist.items():
+            if g != "overall" and np.isfinite(v[0]):
+                stats[f"fit / {g}"] = v
+    return {
+        "path": path,
+        "name": sub.metadata["model"]["name"],
+        "conditioning": sub.metadata["model"]["conditioning"],
+        "seed": (sub.metadata.get("training") or {}).get("seed"),
+        "groups": {g: getattr(b, metric).value for g, b in block.axes[axis].groups.items() if b.eligible},
+        "worst_group": getattr(block.axes[axis], metric).worst_group,
+        "gap": getattr(block.axes[axis], metric).gap.value,
+        "fit": block.distributional.fit.value,
+        "stats": stats,
+    }
+
+
+def _contrast(a: list[dict], b: list[dict], key: str, seed_draws: np.ndarray) -> dict | None:
+    if not all(key in s["stats"] for s in a + b):
+        return None
+    diffs = [x["stats"][key][0] - y["stats"][key][0] for x, y in zip(a, b)]
+    est = float(np.mean(diffs))
+    ra = [x["stats"][key][1] for x in a]
+    rb = [y["stats"][key][1] for y in b]
+    reps = None
+    if all(r is not None for r in ra + rb):
+        d = np.stack([x - y for x, y in zip(ra, rb)], 1)  # (B, seeds)
+        reps = d[np.arange(len(d))[:, None], seed_draws[: len(d)]].mean(1)
+    lo, hi = percentile_ci(reps)
+    return {"difference": est, "ci_low": lo, "ci_high": hi, "p": pvalue_zero(est, reps), "per_seed": diffs}
+
+
+def compare(
+    arms: dict[str, list[str]],
+    out_path: str,
+    baseline: str = "pooled",
+    axis: str = "country",
+    metric: str = "top1_accuracy",
+    resamples: int = 1000,
+    seed: int = 0,
+    title: str = "Pluralism experiment",
+) -> dict:
+    """Paired contrasts of every arm against `baseline` (and country vs placebo when both exist);
+    writes a markdown report; returns the numbers. `arms`: name → run folders or submission files
+    (one per seed, in seed order)."""
+    if baseline not in arms:
+        raise ValueError(f"the baseline arm {baseline!r} is not among {sorted(arms)}")
+    first = read_submission(submission_path(arms[baseline][0]))
+    truth = truth_for(first)
+    rows, _ = check_against_truth(first, truth)  # the whole split, or the same smoke subset for all
+    data = truth.test.data.select(rows)
+    ev = Evaluation(data, resamples, seed)
+    stats = {arm: [_seed_stats(ev, truth, rows, p, axis, metric) for p in paths] for arm, paths in arms.items()}
+    n_seeds = min(len(v) for v in arms.values())
+    rng = np.random.default_rng([seed, 11])
+    seed_draws = rng.integers(n_seeds, size=(resamples, n_seeds)) if n_seeds > 1 else np.zeros((resamples, 1), int)
+    pairs = [(a, baseline) for a in arms if a != baseline]
+    if "country" in arms and "placebo" in arms:
+        pairs.append(("country", "placebo"))
+    contrasts = {}
+    for a, b in pairs:
+        sa, sb = stats[a][:n_seeds], stats[b][:n_seeds]
+        keys = sorted(set(sa[0]["stats"]) & set(sb[0]["stats"]), key=lambda k: (k.count("/"), k))
+        out = {k: c for k in keys if (c := _contrast(sa, sb, k, seed_draws)) is not None}
+        for family in ("top-1", "fit"):  # Holm across the groups of each family
+            members = {k: v["p"] for k, v in out.items() if k.startswith(f"{family} / ")}
+            for k, h in holm(members).items():
+                out[k]["p_holm"], out[k]["significant"] = h["p_holm"], h["significant"]
+        contrasts[f"{a} − {b}"] = out
+    refs = {}
+    keep = np.flatnonzero(data.informative)
+    for name, r in reference_inputs(truth, rows).items():
+        if name in ("random", "oracle_language", "oracle_country", "oracle_pooled", "oracle_individual"):
+            t = None if r.truth is None else np.asarray(r.truth)[keep]
+            block, _ = ev.block(np.asarray(r.scores)[keep], r.kind, r.temperature, t)
+            s = getattr(block.axes[axis], metric)
+            refs[name] = {
+                "macro": s.macro.value,
+                "worst": s.worst.value,
+                "worst_group": s.worst_group,
+                "gap": s.gap.value,
+                "fit": block.distributional.fit.value,
+            }
+    report = render(title, stats, contrasts, refs, truth, axis, n_seeds, resamples)
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    atomic_write_text(out_path, report)
+    arms_out = {
+        arm: [
+            {**{k: v for k, v in s.items() if k != "stats"}, "points": {k: v[0] for k, v in s["stats"].items()}}
+            for s in seeds
+        ]
+        for arm, seeds in stats.items()
+    }
+    return {"arms": arms_out, "contrasts": contrasts, "references": refs, "protocol": truth.protocol["id"]}
+
+
+def conclusion(contrasts: dict) -> str:
+    lines = []
+    for name, c in contrasts.items():
+        w = c["worst"]
+        sig = w["ci_low"] > 0 or w["ci_high"] < 0
+        direction = "raises" if w["difference"] > 0 else "lowers"
+        fit = c.get("fit")
+        lines.append(
+            f"- **{md_escape(name)}**: worst-group top-1 {direction} by {pct(abs(w['difference']))} points "
+            f"[95% CI {pct(w['ci_low'])}, {pct(w['ci_high'])}], p = {num(w['p'], 4)} — "
+            + ("a difference beyond test-sample and seed noise." if sig else "not distinguishable from no difference.")
+            + (
+                f" Distributional fit {num(fit['difference'])} [{num(fit['ci_low'])}, {num(fit['ci_high'])}]."
+                if fit and fit["difference"] == fit["difference"]
+                else ""
+            )
+        )
+    return "\n".join(lines)
+
+
+def render(title: str, stats: dict, contrasts: dict, refs: dict, truth, axis: str, n_seeds: int, resamples: int) -> str:
+    p = truth.protocol
+    groups = sorted({g for v in stats.values() for s in v for g in s["groups"]})
+    lines = [f"# {md_escape(title)}: top-1 accuracy by {axis}", ""]
+    if p["dataset"]["synthetic"]:
+        lines += ["> Synthetic sample: the groups were generated to disagree (docs/synthetic.md).", ""]
+    lines += [
+        f"Protocol `{md_escape(p['id'])}`; {n_seeds} seed(s) per arm; paired two-way bootstrap over annotators × "
+        f"prompt groups with the seeds resampled too ({resamples} replicates). Groups: the eligible ones "
+        "(≥ 10 distinct annotators).",
+        "",
+        "## Conclusion",
+        "",
+        conclusion(contrasts),
+        "",
+        "## Runs",
+        "",
+        "| arm | seed | " + " | ".join(md_escape(g) for g in groups) + " | macro | worst | gap | 1−JSD |",
+        "|---|---|" + "---|" * (len(groups) + 4),
+    ]
+    for arm, seeds in stats.items():
+        for s in seeds:
+            cells = [pct(s["groups"].get(g)) for g in groups]
+            macro, worst = s["stats"]["macro"][0], s["stats"]["worst"][0]
+            lines.append(
+                f"| {md_escape(arm)} | {s['seed']} | "
+                + " | ".join(cells)
+                + f" | {pct(macro)} | {pct(worst)} ({md_escape(s['worst_group'])}) | {pct(s['gap'])} | {num(s['fit'])} |"
+            )
+    for name, r in refs.items():
+        lines.append(
+            f"| *{name}* | – | " + " | ".join("" for _ in groups) + f" | {pct(r['macro'])} | {pct(r['worst'])} "
+            f"({md_escape(r['worst_group'])}) | {pct(r['gap'])} | {num(r['fit'])} |"
+        )
     lines += [
         "",
-        "Each run's full report: "
-        + ", ".join(f"[{k}]({os.path.relpath(v, os.path.dirname(out_path))}/report.md)" for k, v in run_dirs.items()),
+        "## Paired contrasts (mean over seeds)",
+        "",
+        "Top-1 rows are percentage points; fit rows (1 − JSD) are on its own 0–1 scale. Per-group rows are "
+        "Holm-corrected within their family.",
+        "",
+        "| contrast | statistic | difference [95% CI] | p | p (Holm) | per seed |",
+        "|---|---|---|---|---|---|",
     ]
-    atomic_write_text(out_path, "\n".join(lines) + "\n")
-    return summary
+    for name, c in contrasts.items():
+        for k, v in c.items():
+            f = num if k.startswith("fit") else pct
+            lines.append(
+                f"| {md_escape(name)} | {md_escape(k)} | {f(v['difference'])} [{f(v['ci_low'])}, {f(v['ci_high'])}] | "
+                f"{num(v['p'], 4)} | {num(v.get('p_holm'), 4)} | {', '.join(f(x) for x in v['per_seed'])} |"
+            )
+    lines += [
+        "",
+        "References (expected values on the same comparisons): `oracle_language` is the fair ceiling of a pooled "
+        "text model — it can read the language of the text, which reveals the country everywhere except English.",
+    ]
+    return "\n".join(lines) + "\n"

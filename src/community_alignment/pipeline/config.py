@@ -12,12 +12,18 @@ from ..protocol.tracks import TRACKS
 from ..scoring.registry import TRAINABLE
 from ..training.conditioning import CONDITIONING
 
+#: methods a benchmark run can produce scores with (builders in pipeline/builders.py)
+SCORING = (*TRAINABLE, "llm_judge")
+
 
 @dataclass
 class BenchmarkArguments:
     """What to train and how to evaluate it. TRL's RewardConfig / DPOConfig fields pass through."""
 
-    method: str = field(default="reward", metadata={"help": f"one of {TRAINABLE} (the trainer config follows it)"})
+    method: str = field(
+        default="reward",
+        metadata={"help": f"{' | '.join(SCORING)}: the trainer config follows it (llm_judge is scored, not trained)"},
+    )
     model: str = field(
         default="default",
         metadata={
@@ -32,6 +38,10 @@ class BenchmarkArguments:
     )
     ref_model: str | None = field(default=None, metadata={"help": "DPO reference model (default: the starting policy)"})
     conditioning: str = field(default="none", metadata={"help": " | ".join(CONDITIONING)})
+    placebo_seed: int | None = field(
+        default=None,
+        metadata={"help": "placebo arm: each annotator's profile replaced by another's (seeded permutation)"},
+    )
     track: str = field(
         default="main",
         metadata={"help": "protocol track: main | en | unseen_annotators (a subsample/filter makes main/en smoke)"},
@@ -53,6 +63,11 @@ class BenchmarkArguments:
     score_batch_size: int = field(default=32)
     bootstrap_resamples: int = field(default=1000)
     skip_training: bool = field(default=False, metadata={"help": "score --model as it is (no training)"})
+    judge_elicitation: str = field(default="logprobs", metadata={"help": "llm_judge: logprobs | sampled"})
+    judge_samples: int = field(default=20, metadata={"help": "llm_judge: sampled letters per prompt"})
+    judge_permutations: str = field(default="cyclic", metadata={"help": "llm_judge: cyclic (4 shifts) | all (24)"})
+    judge_max_length: int = field(default=2048, metadata={"help": "llm_judge: tokens per prompt"})
+    judge_max_candidate_tokens: int = field(default=384, metadata={"help": "llm_judge: cap per candidate"})
     reference_free: bool = field(
         default=False,
         metadata={"help": "dpo: score β·log π without the reference (reported as method dpo_reference_free)"},
@@ -76,7 +91,7 @@ class BenchmarkArguments:
 
     def __post_init__(self):
         choices = {
-            "method": TRAINABLE,
+            "method": SCORING,
             "conditioning": CONDITIONING,
             "source": ("hub", "local", "sample"),
             "split_by": ("prompt", "annotator"),
@@ -85,6 +100,10 @@ class BenchmarkArguments:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"--{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.method not in TRAINABLE and not self.skip_training:
+            raise ValueError(
+                f"--method {self.method} is scored, not trained: use `community-alignment score --method {self.method}`"
+            )
         track_split = TRACKS[self.track].split_by
         if track_split:
             self.split_by = track_split
@@ -139,8 +158,8 @@ def method_of(argv: list[str]) -> str:
         with open(known.config, encoding="utf-8") as f:
             method = (yaml.safe_load(f) or {}).get("method")
     method = method or "reward"
-    if method not in TRAINABLE:
-        raise ValueError(f"--method must be one of {TRAINABLE}, got {method!r}")
+    if method not in SCORING:
+        raise ValueError(f"--method must be one of {SCORING}, got {method!r}")
     return method
 
 

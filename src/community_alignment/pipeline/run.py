@@ -41,6 +41,20 @@ def selection(b: BenchmarkArguments) -> DataSelection:
     )
 
 
+def placebo(b: BenchmarkArguments, ds):
+    """The placebo arm's model inputs: profiles permuted across annotators (`--placebo_seed`)."""
+    if b.placebo_seed is None:
+        return ds
+    from ..training.conditioning import PROFILE_FIELDS, apply_placebo, placebo_profiles
+
+    comps = load_config(selection(b), "comparisons")
+    from datasets import concatenate_datasets
+
+    cols = ["annotator_id", *[f for f in PROFILE_FIELDS if f in ds.column_names]]
+    every = concatenate_datasets([comps[s].select_columns(cols) for s in comps]).to_dict()
+    return apply_placebo(ds, placebo_profiles(every["annotator_id"], every, b.placebo_seed))
+
+
 def load_eval_data(b: BenchmarkArguments, seed: int) -> tuple[ComparisonBatch, ComparisonBatch]:
     """(validation batch for the temperature, evaluation batch): the track's test comparisons — the
     whole split, unless a subsample or filter makes the run a smoke run."""
@@ -54,13 +68,13 @@ def load_eval_data(b: BenchmarkArguments, seed: int) -> tuple[ComparisonBatch, C
     test = subsample(test, b.max_eval_comparisons, seed + 1)
     if len(test) == 0:
         raise ValueError("no evaluation comparisons left after the filters")
-    return ComparisonBatch.from_dataset(val), ComparisonBatch.from_dataset(test)
+    return ComparisonBatch.from_dataset(placebo(b, val)), ComparisonBatch.from_dataset(placebo(b, test))
 
 
 def load_train_pairs(b: BenchmarkArguments, seed: int):
     sel = selection(b)
     pairs = apply_filters(load_config(sel, "pairwise")["train"], sel)
-    return subsample(pairs, b.max_train_pairs, seed)
+    return placebo(b, subsample(pairs, b.max_train_pairs, seed))
 
 
 def truth_of(b: BenchmarkArguments) -> Truth:
@@ -95,23 +109,36 @@ def score_and_evaluate(
     evaluate it with the contract and write the run folder."""
     t0 = t0 or time.time()
     val, test = load_eval_data(b, seed)
-    val_scores = scorer.score(val)
+    calibrated = getattr(scorer, "scores_are_log_probabilities", False)
+    val_scores = None if calibrated else scorer.score(val)
     test_scores = scorer.score(test)  # last: the truncation stats describe the submitted scores
     truncation = scorer.truncation_stats() if hasattr(scorer, "truncation_stats") else None
     if acc is not None and not acc.is_main_process:
         return None
-    temperature, note = fit_temperature(np.nan_to_num(val_scores), val.chosen, val.valid()) if len(val) else (1.0, None)
+    if calibrated:
+        temperature, note = 1.0, "the scorer's own probabilities (log scores): temperature 1, not refitted"
+    elif len(val):
+        temperature, note = fit_temperature(np.nan_to_num(val_scores), val.chosen, val.valid())
+    else:
+        temperature, note = 1.0, None
     if note:
         logger.warning("model temperature: %s", note)
     truth = truth_of(b)
     evaluation = {
         "subsample": b.max_eval_comparisons or None,
         "filters": {"countries": b.countries, "languages": b.languages, "turns": b.turns},
-        "validation_comparisons": len(val),
+        "validation_comparisons": 0 if calibrated else len(val),
         "temperature_note": note,
     }
     training = {**(training or {}), "train_pairs_requested": b.max_train_pairs, "seed": seed}
-    meta = build_metadata(truth.protocol, {**model, "temperature": temperature}, truncation, training, evaluation)
+    if b.placebo_seed is not None:
+        training["placebo_seed"] = b.placebo_seed  # profiles permuted across annotators
+    scoring = getattr(scorer, "stats", None) if getattr(scorer, "kind", "") == "llm_judge" else None
+    if scoring and not model.get("chat_template_hash"):
+        model = {**model, "chat_template_hash": scoring.get("template_hash")}
+    meta = build_metadata(
+        truth.protocol, {**model, "temperature": temperature}, truncation, training, evaluation, scoring=scoring
+    )
     os.makedirs(b.output_dir, exist_ok=True)
     path = os.path.join(b.output_dir, SUBMISSION_FILE)
     conv = np.asarray(test.columns["conversation_id"], dtype=np.int64)

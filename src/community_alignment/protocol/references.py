@@ -58,6 +58,10 @@ def reference_inputs(truth: Truth, rows: np.ndarray | None = None) -> dict[str, 
     }
     if truth.oracle:
         p_true = truth.oracle["p_true"] if rows is None else truth.oracle["p_true"][rows]
+        # a cell the file shows as empty (the "EMPTY STRING" quirk) is absent for the annotator too:
+        # the true choice distribution is renormalised over the present candidates
+        p_true = np.where(present, p_true, 0.0)
+        p_true = p_true / p_true.sum(1, keepdims=True)
         for name, level in ORACLES.items():
             p = truth.oracle[level] if rows is None else truth.oracle[level][rows]
             scores = np.where(present, np.log(np.clip(p, 1e-12, None)), np.nan)

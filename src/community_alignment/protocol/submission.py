@@ -42,6 +42,27 @@ NAME_RE = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})?")
 SHA1_RE = re.compile(r"[0-9a-f]{40}")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 HASH_RE = re.compile(r"[0-9a-f]{8,64}")
+#: The top-level metadata keys of the format (`build_metadata`). Anything else is refused: a submission
+#: carries scores and metadata only — no summary; every number is recomputed.
+METADATA_KEYS = (
+    "format",
+    "format_version",
+    "protocol",
+    "model",
+    "truncation",
+    "training",
+    "evaluation",
+    "scoring",
+    "provenance",
+)
+
+
+def _hidden(ch: str) -> bool:
+    """Invisible or direction-changing: a control, format (bidi override, zero-width), private-use,
+    surrogate or line/paragraph-separator character."""
+    import unicodedata
+
+    return unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp")
 
 
 @dataclass(frozen=True)
@@ -158,11 +179,21 @@ def metadata_problems(meta: dict) -> list[Problem]:
             out.append(Problem(f"{path}/{key}", f"{message}; got {str(v)[:80]!r}"))
         return v
 
+    for key in meta:
+        if key not in METADATA_KEYS:
+            out.append(
+                Problem(
+                    f"/{ascii(str(key))[1:-1][:60]}",
+                    "unexpected metadata key (a submission carries scores and metadata only; every number is recomputed)",
+                )
+            )
     for where, s in _strings(meta, ""):
+        shown = ascii(where)[1:-1][:120]
         if len(s) > MAX_STRING and not where.startswith("/provenance/package_versions"):
-            out.append(Problem(where, f"string of {len(s)} characters (limit {MAX_STRING})"))
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in s):
-            out.append(Problem(where, "contains a control character"))
+            out.append(Problem(shown, f"string of {len(s)} characters (limit {MAX_STRING})"))
+        bad = sorted({f"U+{ord(ch):04X}" for ch in s if _hidden(ch)})
+        if bad:
+            out.append(Problem(shown, f"contains control, invisible or bidirectional characters ({', '.join(bad)})"))
     if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
         out.append(Problem("/format", f"not a {FORMAT} v{FORMAT_VERSION} file"))
     name = lambda v: isinstance(v, str) and NAME_RE.fullmatch(v) is not None  # noqa: E731
@@ -257,7 +288,7 @@ def metadata_problems(meta: dict) -> list[Problem]:
             evaluation.get("filters", {}).values() if isinstance(evaluation.get("filters"), dict) else []
         ):
             out.append(Problem("/evaluation", f"a subsampled or filtered run belongs to track 'smoke', not {track!r}"))
-    for key in ("training", "provenance"):
+    for key in ("training", "provenance", "scoring"):
         if key in meta and meta[key] is not None and not isinstance(meta[key], dict):
             out.append(Problem(f"/{key}", "must be an object or null"))
     return out
@@ -270,8 +301,10 @@ def build_metadata(
     training: dict | None = None,
     evaluation: dict | None = None,
     provenance: dict | None = None,
+    scoring: dict | None = None,
 ) -> dict:
-    """The metadata of a submission (validated by `metadata_problems` when written)."""
+    """The metadata of a submission (validated by `metadata_problems` when written). `scoring`: the
+    scorer's own report (e.g. an LLM judge's elicitation, permutations and letter bias)."""
     from datetime import datetime, timezone
 
     from ..results.io import git_sha, package_versions
@@ -284,6 +317,7 @@ def build_metadata(
         "truncation": truncation,
         "training": training,
         "evaluation": evaluation or {"subsample": None, "filters": {}},
+        "scoring": scoring,
         "provenance": provenance
         or {
             "package_versions": package_versions(),

@@ -65,15 +65,26 @@ class SplitTruth:
         )
 
 
-def split_truth(ds) -> SplitTruth:
-    """Build the label side of one split from a `comparisons` Dataset."""
-    cols = ["conversation_id", "turn", "annotator_id", "prompt_group", "chosen_index", "candidates", "context"]
-    cols += [c for c in GROUP_COLUMNS if c in ds.column_names]
+def _column(ds, name: str) -> np.ndarray:
+    """One column of a Dataset as numpy, straight from Arrow (no per-row Python formatting)."""
+    return ds.select_columns([name]).with_format("arrow")[:][name].to_numpy(zero_copy_only=False)
+
+
+def split_truth(ds, sets: bool = True) -> SplitTruth:
+    """Build the label side of one split from a `comparisons` Dataset (`sets=False`: without the
+    candidate-set keys and groups, which need the contexts — enough for a temperature fit)."""
+    cols = ["conversation_id", "turn", "annotator_id", "prompt_group", "chosen_index", "candidates"]
+    if sets:
+        cols += ["context", *[c for c in GROUP_COLUMNS if c in ds.column_names]]
+    else:
+        cols += [c for c in ("assigned_lang",) if c in ds.column_names]
     data = ds.select_columns(cols).to_dict()
     cands = [list(c) for c in data["candidates"]]
     columns = {k: np.asarray(data[k], dtype=object) for k in GROUP_COLUMNS if k in data}
     columns["turn"] = np.asarray(data["turn"], dtype=np.int64)
-    groups = {axis: group_labels(columns, axis) for axis in AXES if all(c in columns for c in AXES[axis])}
+    groups = (
+        {axis: group_labels(columns, axis) for axis in AXES if all(c in columns for c in AXES[axis])} if sets else {}
+    )
     conv = np.asarray(data["conversation_id"], dtype=np.int64)
     turn = np.asarray(data["turn"], dtype=np.int64)
     ids = np.array([f"{c}-{t}" for c, t in zip(conv, turn)], dtype=object)
@@ -83,7 +94,7 @@ def split_truth(ds) -> SplitTruth:
         annotators=np.asarray(data["annotator_id"], dtype=np.int64),
         prompts=np.asarray(data["prompt_group"], dtype=object),
         same_text=same_text(cands),
-        set_keys=set_keys(data["context"], cands),
+        set_keys=set_keys(data["context"], cands) if sets else None,
         groups=groups,
         ids=ids,
     )
@@ -127,15 +138,14 @@ def load_truth(
     comps = load_config(sel, "comparisons")
     meta = read_meta(comps["train"].info)
     test = split_truth(comps["test"])
-    validation = split_truth(comps["validation"])
+    validation = split_truth(comps["validation"], sets=False)
     if t.languages:
         other = ~np.isin(test.language, t.languages)
         outside_track = {int(c): "test (outside this track)" for c in test.conversation_id[other]}
         test = test.select(np.flatnonzero(np.isin(test.language, t.languages)))
         validation = validation.select(np.flatnonzero(np.isin(validation.language, t.languages)))
-    outside = {int(c): "train" for c in np.unique(comps["train"]["conversation_id"])}
-    outside.update({int(c): "validation" for c in np.unique(comps["validation"]["conversation_id"])})
-    train = comps["train"].select_columns(["turn", "chosen_index"]).with_format("numpy")[:]
+    outside = dict.fromkeys(np.unique(_column(comps["train"], "conversation_id")).tolist(), "train")
+    outside.update(dict.fromkeys(np.unique(_column(comps["validation"], "conversation_id")).tolist(), "validation"))
     fingerprint = meta["split_manifest"]["fingerprints"]["test"]
     dataset = {
         "source": meta["source"],
@@ -159,8 +169,8 @@ def load_truth(
         protocol,
         test,
         validation,
-        np.asarray(train["turn"], dtype=np.int64),
-        np.asarray(train["chosen_index"], dtype=np.int64),
+        _column(comps["train"], "turn").astype(np.int64),
+        _column(comps["train"], "chosen_index").astype(np.int64),
         outside=outside,
     )
     if dataset["synthetic"] and source == "sample" and not data_path:
@@ -168,14 +178,15 @@ def load_truth(
     return truth
 
 
-def sample_oracle(test: SplitTruth) -> dict[str, np.ndarray]:
-    """The generator's probability vectors for the test comparisons of the embedded sample."""
+def sample_oracle(test: SplitTruth, probs_path: str | None = None) -> dict[str, np.ndarray]:
+    """The generator's probability vectors for the test comparisons of the embedded sample (or of a
+    synthetic file written by `make-sample --out`, from its `.probs.csv` beside it)."""
     import pandas as pd
 
     from ..synthetic.generate import PROBABILITY_LEVELS
     from ..synthetic.sample import sample_probs_path
 
-    df = pd.read_csv(sample_probs_path())
+    df = pd.read_csv(probs_path or sample_probs_path())
     pos = {(int(c), int(t)): i for i, (c, t) in enumerate(zip(df.conversation_id, df.turn))}
     idx = np.array([pos.get((int(c), int(t)), -1) for c, t in zip(test.conversation_id, test.turn)])
     if (idx < 0).any():

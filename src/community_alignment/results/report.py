@@ -8,11 +8,12 @@ import re
 from ..metrics.contract import HEADLINE, headline_of
 from .types import Difference, Estimate, IndividualBlock, Results, ScorerBlock
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~=-])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~])")
 
 
 def md_escape(s) -> str:
-    """Text safe inside a Markdown table cell: no link, image, HTML, emphasis or cell break survives."""
+    """Text safe inside a Markdown table cell or sentence (never at a line start): no link, image, HTML,
+    emphasis, code or cell break survives (newlines are collapsed to spaces)."""
     text = " ".join(str(s).split())
     return _MD_SPECIAL.sub(r"\\\1", text)
 
