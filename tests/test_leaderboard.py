@@ -269,8 +269,8 @@ def make_corpus(folder, base_files, outside) -> tuple[dict[str, str], list[str]]
     table_case("duplicate_ids.parquet", pa.concat_tables([table, table.slice(5, 2)]), "duplicate comparisons")
     smoke = json.loads(json.dumps(meta))
     smoke["evaluation"] = {"subsample": 300, "filters": {}}
-    table_case("smoke_claiming_main.parquet", table.take(np.arange(0, 899, 3)), "belongs to track 'smoke'", smoke)
-    table_case("smoke_claiming_main_quiet.parquet", table.take(np.arange(0, 899, 3)), "test comparison(s) missing")
+    table_case("smoke_claiming_main.parquet", table.take(np.arange(0, table.num_rows, 3)), "belongs to track 'smoke'", smoke)
+    table_case("smoke_claiming_main_quiet.parquet", table.take(np.arange(0, table.num_rows, 3)), "test comparison(s) missing")
     # scores
     s = _scores(table)
     for name, value in (("nan", np.nan), ("inf", np.inf), ("neg_inf", -np.inf)):
@@ -361,7 +361,7 @@ def make_corpus(folder, base_files, outside) -> tuple[dict[str, str], list[str]]
     free["provenance"] = {"created": MD_LINK, "git_sha": FORMULA}
     _write(os.path.join(folder, "free_strings.parquet"), _with_scores(table, s + 0.0), free)
     accepted.append("free_strings.parquet")
-    cheap_submission(os.path.join(folder, "smoke.parquet"), "org/smoke-run", "length", rows=np.arange(0, 899, 2))
+    cheap_submission(os.path.join(folder, "smoke.parquet"), "org/smoke-run", "length", rows=np.arange(0, table.num_rows, 2))
     accepted.append("smoke.parquet")
     return rejected, accepted
 
