@@ -17,10 +17,11 @@ For each annotator of the evaluated split:
    comparisons of that order. Support sets of one draw are nested (k = 4 ⊂ k = 16). An annotator is
    evaluated at k when the pool holds ≥ k comparisons; k = 0 (no support: the population model) has
    one draw. The query set is the same for every k and draw.
-4. **Random other user** (the control): for annotator a, k, draw d, another annotator b of the same
-   split evaluated at k, the one with the smallest `hash(salt, "other", a, k, d, b)` — uniformly
-   random, different per draw; the control scores a's query with the adaptation fitted on b's
-   support(k, d). None when no other annotator reaches k.
+4. **Random other user** (the control): for k and draw d, the annotators evaluated at k are put in a
+   random cyclic order (by `hash(salt, "other", k, d, annotator)`); annotator a's other user is the
+   next one in that order — another annotator of the same split, uniformly random, different per draw,
+   and every support set serves as exactly one annotator's control per draw. The control scores a's
+   query with the method fitted on the other user's support(k, d). None when a is alone at k.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ class EpisodeDesign:
         d = asdict(self)
         d["k_sweep"] = list(self.k_sweep)
         d["unit"] = "comparisons (best-of-4 turns); query/support split by conversation"
-        d["other_user"] = "a uniformly random other annotator of the same split evaluated at k, per draw"
+        d["other_user"] = (
+            "per (k, draw): the next annotator in a hashed random cyclic order of the annotators evaluated at k"
+        )
         return d
 
 
@@ -86,18 +89,23 @@ class Episodes:
         return sorted(a for a, e in self.annotators.items() if len(e.pool) >= k)
 
     def others(self, k: int) -> dict[tuple[int, int], int | None]:
-        """(annotator, draw) → the random other user at k, for every annotator evaluated at k."""
-        at = self.at(k)
-        return {(a, d): self.other(a, k, d, at) for a in at for d in range(self.draws(k))}
+        """(annotator, draw) → the random other user at k, for every annotator evaluated at k (cached)."""
+        cache = self.__dict__.setdefault("_others", {})
+        if k not in cache:
+            at = self.at(k)
+            out: dict[tuple[int, int], int | None] = {}
+            for d in range(self.draws(k)):
+                cycle = sorted(at, key=lambda b, d=d: _h(self.design.salt, "other", k, d, b))
+                for i, a in enumerate(cycle):
+                    out[(a, d)] = cycle[(i + 1) % len(cycle)] if len(cycle) > 1 and k > 0 else None
+            cache[k] = out
+        return cache[k]
 
     def draws(self, k: int) -> int:
         return 1 if k == 0 else self.design.draws
 
-    def other(self, annotator: int, k: int, draw: int, at: list[int] | None = None) -> int | None:
-        cands = [b for b in (self.at(k) if at is None else at) if b != annotator]
-        if not cands or k == 0:
-            return None
-        return min(cands, key=lambda b: _h(self.design.salt, "other", annotator, k, draw, b))
+    def other(self, annotator: int, k: int, draw: int) -> int | None:
+        return self.others(k).get((annotator, draw))
 
     def summary(self) -> dict:
         per_k = {}

@@ -110,125 +110,127 @@ def _score_problems(scores: np.ndarray, present: np.ndarray, split: SplitTruth, 
     return out
 
 
+def _key(conv: np.ndarray, turn: np.ndarray) -> np.ndarray:
+    """One int64 per (conversation id, turn) (ids < 2⁶⁰, turns 1–4)."""
+    return np.asarray(conv, dtype=np.int64) * 8 + np.asarray(turn, dtype=np.int64)
+
+
+def _first(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions of first occurrences, positions of repeats) of `codes`."""
+    _, first = np.unique(codes, return_index=True)
+    rest = np.ones(len(codes), dtype=bool)
+    rest[first] = False
+    return np.sort(first), np.flatnonzero(rest)
+
+
 def read_rows(sub: Submission, truth: Truth, episodes: Episodes, fit: SplitTruth | None) -> SubmissionRows:
     """Align a submission's rows to the truth; SubmissionError lists every problem (duplicates, ids
     outside the track, missing population rows, incomplete k-shot rows, bad scores)."""
     problems: list[Problem] = []
     k, draw, control = _columns(sub)
     ev = truth.test
-    splits = [("test", ev)] + ([("validation", fit)] if fit is not None else [])
-    where: dict[tuple[int, int], tuple[int, int]] = {}
-    for s, (_, split) in enumerate(splits):
-        for i, key in enumerate(zip(split.conversation_id.tolist(), split.turn.tolist())):
-            where[key] = (s, i)
-    keys = list(zip(sub.conversation_id.tolist(), sub.turn.tolist()))
     design = episodes.design
+    splits = [("test", ev)] + ([("validation", fit)] if fit is not None else [])
+    ids = lambda r: _ids(sub.conversation_id[r], sub.turn[r])  # noqa: E731
+    # where each row's (conversation, turn) is: split s, row i (or nowhere)
+    keys = np.concatenate([_key(x.conversation_id, x.turn) for _, x in splits])
+    which = np.concatenate([np.full(len(x.turn), s) for s, (_, x) in enumerate(splits)])
+    pos = np.concatenate([np.arange(len(x.turn)) for _, x in splits])
+    order = np.argsort(keys, kind="stable")
+    sub_keys = _key(sub.conversation_id, sub.turn)
+    at = np.clip(np.searchsorted(keys[order], sub_keys), 0, max(len(keys) - 1, 0))
+    found = keys[order][at] == sub_keys if len(keys) else np.zeros(len(sub), dtype=bool)
+    loc_split = np.where(found, which[order][at], -1)
+    loc_row = np.where(found, pos[order][at], -1)
     pop = k == 0
-    if (pop & ((draw != 0) | (control != 0))).any():
-        r = np.flatnonzero(pop & ((draw != 0) | (control != 0)))
+    bad_pop = pop & ((draw != 0) | (control != 0))
+    if bad_pop.any():
         problems.append(
             Problem(
-                "rows",
-                f"population rows (k = 0) must have draw = 0 and control = 0: {_ids(sub.conversation_id[r], sub.turn[r])}",
+                "rows", f"population rows (k = 0) must have draw = 0 and control = 0: {ids(np.flatnonzero(bad_pop))}"
             )
         )
     bad_k = ~np.isin(k, design.k_sweep)
-    bad_draw = (draw < 0) | (draw >= design.draws)
-    bad_control = ~np.isin(control, (CONTROL_OWN, CONTROL_OTHER))
+    bad_draw = ~pop & ((draw < 0) | (draw >= design.draws))
+    bad_control = ~pop & ~np.isin(control, (CONTROL_OWN, CONTROL_OTHER))
     for mask, what in (
         (bad_k, f"k must be one of {list(design.k_sweep)}"),
-        (bad_draw & ~pop, f"draw must be in 0..{design.draws - 1}"),
-        (bad_control & ~pop, "control must be 0 (own support) or 1 (random other user)"),
+        (bad_draw, f"draw must be in 0..{design.draws - 1}"),
+        (bad_control, "control must be 0 (own support) or 1 (random other user)"),
     ):
         if mask.any():
-            r = np.flatnonzero(mask)
-            problems.append(Problem("rows", f"{what}: {_ids(sub.conversation_id[r], sub.turn[r])}"))
+            problems.append(Problem("rows", f"{what}: {ids(np.flatnonzero(mask))}"))
     # population rows: every comparison of the evaluated (and fitting) split, once
-    filled = [np.zeros(len(split.turn), dtype=bool) for _, split in splits]
-    pop_scores = [np.full((len(split.turn), 4), np.nan) for _, split in splits]
-    dup, outside = [], []
-    for r in np.flatnonzero(pop):
-        loc = where.get(keys[r])
-        if loc is None:
-            outside.append(r)
-        elif filled[loc[0]][loc[1]]:
-            dup.append(r)
-        else:
-            filled[loc[0]][loc[1]] = True
-            pop_scores[loc[0]][loc[1]] = sub.scores[r]
-    if dup:
-        d = np.array(dup)
-        problems.append(
-            Problem("rows", f"duplicate population rows (k = 0): {_ids(sub.conversation_id[d], sub.turn[d])}")
-        )
-    if outside:
-        o = np.array(outside)
-        found = sorted({truth.outside.get(int(c), "no split of this dataset") for c in sub.conversation_id[o]})
-        evaluated = " and ".join(name for name, _ in splits)
+    pop_rows = np.flatnonzero(pop & found)
+    outside = np.flatnonzero(pop & ~found)
+    first, repeat = _first(loc_split[pop_rows] * (len(keys) + 1) + loc_row[pop_rows])
+    if len(repeat):
+        problems.append(Problem("rows", f"duplicate population rows (k = 0): {ids(pop_rows[repeat])}"))
+    if len(outside):
+        where = sorted({truth.outside.get(int(c), "no split of this dataset") for c in sub.conversation_id[outside]})
+        names = " and ".join(name for name, _ in splits)
         problems.append(
             Problem(
                 "rows",
-                f"{len(o)} comparison(s) not among the {evaluated} comparisons of track "
-                f"{truth.protocol['track']!r} (found in: {', '.join(found)}): {_ids(sub.conversation_id[o], sub.turn[o])}",
+                f"{len(outside)} comparison(s) not among the {names} comparisons of track "
+                f"{truth.protocol['track']!r} (found in: {', '.join(where)}): {ids(outside)}",
             )
         )
-    for (name, split), f in zip(splits, filled):
-        if not f.all():
-            m = np.flatnonzero(~f)
+    pop_rows = pop_rows[first]
+    pop_scores = []
+    for s_i, (name, split) in enumerate(splits):
+        mine = pop_rows[loc_split[pop_rows] == s_i]
+        scores = np.full((len(split.turn), 4), np.nan)
+        scores[loc_row[mine]] = sub.scores[mine]
+        filled = np.zeros(len(split.turn), dtype=bool)
+        filled[loc_row[mine]] = True
+        if not filled.all():
+            m = np.flatnonzero(~filled)
             problems.append(
                 Problem(
                     "rows",
                     f"{len(m)} {name} comparison(s) have no population row (k = 0): {_ids(split.conversation_id[m], split.turn[m])}",
                 )
             )
-    for (name, split), scores, f in zip(splits, pop_scores, filled):
-        idx = np.flatnonzero(f)
+        idx = np.flatnonzero(filled)
         problems += _score_problems(scores[idx], split.data.present[idx], split, idx, f"{name} population rows")
-    # k-shot rows
+        pop_scores.append(scores)
+    # k-shot rows: complete per k, only the episodes' query comparisons of test annotators
     native: dict[tuple[int, int, int], np.ndarray] = {}
     shot = ~pop & ~bad_k & ~bad_draw & ~bad_control
+    width = design.draws * 2
     for kk in sorted(set(k[shot].tolist())):
-        expected: dict[tuple[int, int, int], None] = {}
         others = episodes.others(kk)
+        expected = []
         for a in episodes.at(kk):
             q = episodes.annotators[a].query
             for d in range(design.draws):
-                for c in (CONTROL_OWN, CONTROL_OTHER):
-                    if c == CONTROL_OTHER and others[(a, d)] is None:
-                        continue
-                    for row in q.tolist():
-                        expected[(row, d, c)] = None
-        got: dict[tuple[int, int, int], int] = {}
-        dup, extra = [], []
-        for r in np.flatnonzero(shot & (k == kk)):
-            loc = where.get(keys[r])
-            key = None if loc is None or loc[0] != 0 else (loc[1], int(draw[r]), int(control[r]))
-            if key is None or key not in expected:
-                extra.append(r)
-            elif key in got:
-                dup.append(r)
-            else:
-                got[key] = r
-        if dup:
-            d = np.array(dup)
-            problems.append(
-                Problem(
-                    "rows",
-                    f"k = {kk}: duplicate (comparison, draw, control) rows: {_ids(sub.conversation_id[d], sub.turn[d])}",
-                )
-            )
-        if extra:
-            e = np.array(extra)
+                expected.append((q * design.draws + d) * 2 + CONTROL_OWN)
+                if others[(a, d)] is not None:
+                    expected.append((q * design.draws + d) * 2 + CONTROL_OTHER)
+        expected_codes = np.concatenate(expected) if expected else np.zeros(0, dtype=np.int64)
+        rows = np.flatnonzero(shot & (k == kk))
+        codes = (loc_row[rows] * design.draws + draw[rows]) * 2 + control[rows]
+        ok = (loc_split[rows] == 0) & np.isin(codes, expected_codes)
+        if (~ok).any():
+            e = rows[~ok]
             problems.append(
                 Problem(
                     "rows",
                     f"k = {kk}: {len(e)} row(s) that are not a query comparison of a test annotator evaluated at this k "
-                    f"(or draw/control outside the episodes): {_ids(sub.conversation_id[e], sub.turn[e])}",
+                    f"(or draw/control outside the episodes): {ids(e)}",
                 )
             )
-        missing = [key for key in expected if key not in got]
-        if missing:
-            m = np.array([key[0] for key in missing])
+        rows, codes = rows[ok], codes[ok]
+        first, repeat = _first(codes)
+        if len(repeat):
+            problems.append(
+                Problem("rows", f"k = {kk}: duplicate (comparison, draw, control) rows: {ids(rows[repeat])}")
+            )
+        rows, codes = rows[first], codes[first]
+        missing = expected_codes[~np.isin(expected_codes, codes)]
+        if len(missing):
+            m = missing // width
             problems.append(
                 Problem(
                     "rows",
@@ -239,14 +241,13 @@ def read_rows(sub: Submission, truth: Truth, episodes: Episodes, fit: SplitTruth
             continue
         for d in range(design.draws):
             for c in (CONTROL_OWN, CONTROL_OTHER):
-                arr = np.full((len(ev.turn), 4), np.nan)
-                sel = [(key[0], r) for key, r in got.items() if key[1] == d and key[2] == c]
-                if not sel:
+                mine = rows[(draw[rows] == d) & (control[rows] == c)]
+                if not len(mine):
                     continue
-                rows_ev = np.array([x[0] for x in sel])
-                rows_sub = np.array([x[1] for x in sel])
-                arr[rows_ev] = sub.scores[rows_sub]
-                problems += _score_problems(arr[rows_ev], ev.data.present[rows_ev], ev, rows_ev, f"k = {kk} rows")
+                arr = np.full((len(ev.turn), 4), np.nan)
+                r_ev = loc_row[mine]
+                arr[r_ev] = sub.scores[mine]
+                problems += _score_problems(arr[r_ev], ev.data.present[r_ev], ev, r_ev, f"k = {kk} rows")
                 native[(kk, d, c)] = arr
     if problems:
         raise SubmissionError(sub.path, problems)
@@ -335,24 +336,36 @@ def fit_adaptation(
             np.zeros(len(names)),
             POOLED_PRECISION * np.eye(len(names)),
         )[0]
-    criterion = {}
+    criterion: dict[str, float] = {}
     ks = [k for k in episodes.design.k_sweep if k > 0]
-    for lam, lam_f in ((a, b) for a in grid for b in feature_grid):
-        cand = Adaptation(scale, base.w0, float(lam), names, float(lam_f))
-        per_k = []
-        for k in ks:
-            ats = [a for a in annotators if len(episodes.annotators[a].pool) >= k]
-            if not ats:
-                continue
-            sup = [episodes.annotators[a].support(k, d) for a in ats for d in range(episodes.draws(k))]
-            W = cand.fit_users(X, split, sup)
-            draws = episodes.draws(k)
-            entries = [(i, episodes.annotators[a].query) for i, a in enumerate(ats) for _ in range(draws)]
-            per_k.append(float(np.nanmean(_per_annotator(_arm(X, split, entries, W), split, len(ats), None)["nll"])))
-        criterion[f"{lam:g},{lam_f:g}"] = float(np.mean(per_k)) if per_k else NAN
-    finite = {k: v for k, v in criterion.items() if v == v}
-    best = min(finite, key=finite.get) if finite else "10,100"
-    lam, lam_f = (float(x) for x in best.split(","))
+
+    def evaluate(lam: float, lam_f: float) -> float:
+        key = f"{lam:g},{lam_f:g}"
+        if key not in criterion:
+            cand = Adaptation(scale, base.w0, float(lam), names, float(lam_f))
+            per_k = []
+            for k in ks:
+                ats = [a for a in annotators if len(episodes.annotators[a].pool) >= k]
+                if not ats:
+                    continue
+                draws = episodes.draws(k)
+                sup = [episodes.annotators[a].support(k, d) for a in ats for d in range(draws)]
+                W = cand.fit_users(X, split, sup)
+                entries = [(i, episodes.annotators[a].query) for i, a in enumerate(ats) for _ in range(draws)]
+                per_k.append(
+                    float(np.nanmean(_per_annotator(_arm(X, split, entries, W), split, len(ats), None)["nll"]))
+                )
+            criterion[key] = float(np.mean(per_k)) if per_k else NAN
+        return criterion[key]
+
+    # coordinate search: λ on the score's weight, then λ on the other weights, then λ again
+    def best(values: dict) -> float:
+        return min(values, key=lambda g: (np.nan_to_num(values[g], nan=np.inf), g))
+
+    lam, lam_f = 10.0, 100.0
+    lam = best({g: evaluate(g, lam_f) for g in grid})
+    lam_f = best({g: evaluate(lam, g) for g in feature_grid})
+    lam = best({g: evaluate(g, lam_f) for g in grid})
     record = {
         "features": names,
         "score_scale": scale,
@@ -362,8 +375,8 @@ def fit_adaptation(
         "lambda_grid": criterion,
         "lambda": lam,
         "lambda_features": lam_f,
-        "lambda_criterion": "mean per-annotator query NLL, averaged over the k > 0 of the sweep "
-        "(grid keys: λ on the score's weight, λ on the other features' weights)",
+        "lambda_criterion": "mean per-annotator query NLL, averaged over the k > 0 of the sweep; coordinate "
+        "search over the grids (keys: λ on the score's weight, λ on the other features' weights)",
     }
     return Adaptation(scale, base.w0, lam, names, lam_f), record
 
