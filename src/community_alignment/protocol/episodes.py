@@ -58,7 +58,8 @@ class EpisodeDesign:
 DESIGN = EpisodeDesign()
 
 
-def _h(salt: str, *parts) -> int:
+def hashed(salt: str, *parts) -> int:
+    """A stable 64-bit hash of the salted parts (BLAKE2b): the same on every machine and version."""
     key = "\x00".join([salt, *map(str, parts)]).encode()
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
 
@@ -83,6 +84,7 @@ class Episodes:
     design: EpisodeDesign
     annotators: dict[int, AnnotatorEpisodes]  # evaluated annotators (query ≥ min_query)
     too_few: list[dict]  # {annotator, comparisons, conversations, query, reason}
+    _others: dict = field(default_factory=dict, repr=False, compare=False)
 
     def at(self, k: int) -> list[int]:
         """Annotators evaluated at k (support pool ≥ k), in id order."""
@@ -90,12 +92,12 @@ class Episodes:
 
     def others(self, k: int) -> dict[tuple[int, int], int | None]:
         """(annotator, draw) → the random other user at k, for every annotator evaluated at k (cached)."""
-        cache = self.__dict__.setdefault("_others", {})
+        cache = self._others
         if k not in cache:
             at = self.at(k)
             out: dict[tuple[int, int], int | None] = {}
             for d in range(self.draws(k)):
-                cycle = sorted(at, key=lambda b, d=d: _h(self.design.salt, "other", k, d, b))
+                cycle = sorted(at, key=lambda b, d=d: hashed(self.design.salt, "other", k, d, b))
                 for i, a in enumerate(cycle):
                     out[(a, d)] = cycle[(i + 1) % len(cycle)] if len(cycle) > 1 and k > 0 else None
             cache[k] = out
@@ -140,7 +142,7 @@ def build_episodes(
         rows = order[s:e]
         a = int(ann[rows[0]])
         convs = np.unique(conv[rows])
-        ranked = sorted(convs.tolist(), key=lambda c: _h(design.salt, a, "query", c))
+        ranked = sorted(convs.tolist(), key=lambda c: hashed(design.salt, a, "query", c))
         nq = int(np.ceil(len(ranked) * design.query_share))
         query_convs = set(ranked[:nq])
         in_query = np.array([c in query_convs for c in conv[rows]])
@@ -159,7 +161,7 @@ def build_episodes(
         pool_convs = sorted(set(conv[pool].tolist()))
         orders = []
         for d in range(design.draws):
-            ranked_pool = sorted(pool_convs, key=lambda c: _h(design.salt, a, d, c))
+            ranked_pool = sorted(pool_convs, key=lambda c: hashed(design.salt, a, d, c))
             parts = [pool[conv[pool] == c] for c in ranked_pool]
             orders.append(np.concatenate([p[np.argsort(turn[p], kind="stable")] for p in parts]) if parts else pool)
         out[a] = AnnotatorEpisodes(a, query, pool, orders)

@@ -21,8 +21,8 @@ Every number here comes from those scores and the episodes (`episodes.py`), pure
   pooled fit itself: the population-only control.
 - **native** (k-shot rows present): the submission's own k-shot scores; k = 0 is its population rows.
 - Controls beside every k: population-only (k = 0 on the same annotators) and random-other-user (the
-  same method fitted on another annotator's support). A gain *counts* only where it beats the
-  random-other-user control (paired bootstrap over annotators, p < 0.05) and the population.
+  same method fitted on another annotator's support). A gain *counts* only where its top-1 is
+  significantly above both controls (paired bootstrap over annotators, Holm across the k of a curve).
 - Metrics per annotator (the native unit): best-of-4 top-1 and NLL over the query set, averaged over
   draws; pairwise accuracy as a secondary view. Over annotators: the mean, the 10th-percentile
   annotator, the share below the population-only control, the k-shot curve, gains with CIs paired on
@@ -55,7 +55,7 @@ from ..results.types import (
     MethodCurve,
     PersonDistribution,
 )
-from .episodes import CONTROL_OTHER, CONTROL_OWN, DESIGN, EpisodeDesign, Episodes, _h, build_episodes
+from .episodes import CONTROL_OTHER, CONTROL_OWN, DESIGN, EpisodeDesign, Episodes, build_episodes, hashed
 from .submission import Problem, Submission, SubmissionError, _ids
 from .truth import SplitTruth, Truth
 
@@ -638,12 +638,6 @@ def _curve(
         gap, gap_p = Estimate(NAN), NAN
         if "oracle_individual" in ref and k > 0:
             gap, gap_p = stats.ratio(own["top1"] - pop["top1"], ref["oracle_individual"]["top1"] - pop["top1"], w)
-        counts = bool(
-            k > 0
-            and vs_other["top1"].significant
-            and vs_other["top1"].difference.value > 0
-            and vs_pop["top1"].difference.value > 0
-        )
         q_rows = sum(len(episodes.annotators[a].query) for a in ats)
         points[str(k)] = KShotPoint(
             k=k,
@@ -661,7 +655,7 @@ def _curve(
             other_nll=stats.mean(other["nll"], w) if k else nan_est,
             vs_population=vs_pop,
             vs_random_other=vs_other,
-            counts=counts,
+            counts=False,  # set below, after the Holm adjustment across the curve
             gap_closed=gap,
             gap_p=gap_p,
             references={r: {m: float(np.nanmean(v[m])) if len(v[m]) else NAN for m in v} for r, v in ref.items()},
@@ -672,6 +666,11 @@ def _curve(
         adj = holm({k: d.p for k, d in fam.items()})
         for k, d in fam.items():
             d.p_holm, d.significant = adj[k]["p_holm"], adj[k]["significant"]
+    for k in fam_pop:  # a gain counts: above the population AND above the random other user (Holm, top-1)
+        pop, other = fam_pop[k], fam_other[k]
+        points[k].counts = bool(
+            pop.significant and pop.difference.value > 0 and other.significant and other.difference.value > 0
+        )
     by_group: dict[str, dict[str, dict[str, GroupPoint]]] = {}
     for axis, lab in labels.items():
         by_group[axis] = {}
@@ -733,7 +732,7 @@ def individual_block(
         tuning["adapted"] = rec
         adapt_of = {a: ad for a in episodes.annotators}
     else:
-        fold = {a: _h(design.salt, "fold", a) % 2 for a in episodes.annotators}
+        fold = {a: hashed(design.salt, "fold", a) % 2 for a in episodes.annotators}
         tuning["adapted"] = {"fitted_on": "cross-fitted: each half of the test annotators tuned on the other half"}
         for f in (0, 1):
             tune_on = [a for a in episodes.at(0) if fold[a] != f]

@@ -276,7 +276,7 @@ def individual_headline(b: IndividualBlock) -> str:
     )
     if gap.get("value") is not None and gap["value"] == gap["value"]:
         text += f"; gap to the individual oracle closed {est(Estimate(gap['value'], gap['ci_low'], gap['ci_high']))}% (p = {num(h['gap_p'])})"
-    return text + ("; counts" if h.get("counts") else "; does not count (not above the random-other-user control)")
+    return text + ("; counts" if h.get("counts") else "; does not count (not significantly above both controls)")
 
 
 def individual_section(block, plot: str | None = None) -> list[str]:

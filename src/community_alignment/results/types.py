@@ -235,7 +235,7 @@ class KShotPoint:
     other_nll: Estimate
     vs_population: dict[str, Difference]  # "top1": k-shot − k = 0; "nll": NLL(k = 0) − NLL(k) (> 0 = better)
     vs_random_other: dict[str, Difference]  # the same against the random-other-user control
-    counts: bool  # the gain beats the random-other-user control (top-1, significant, positive)
+    counts: bool  # top-1 gain significant (Holm over the curve) and positive over both controls
     gap_closed: Estimate  # (k-shot − k = 0) / (individual oracle − k = 0), top-1 (NaN without oracle)
     gap_p: float  # paired bootstrap p-value of its numerator
     references: dict[str, dict[str, float]]  # reference → {"top1", "nll"} on the same annotators and rows
