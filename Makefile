@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SRC    := src tests benchmarks loading_script.py
 
-.PHONY: install lint format browser test test-fast prepare benchmark pluralism card sample perf clean
+.PHONY: install lint format browser test test-fast prepare benchmark individual pluralism card sample perf clean
 
 # torch first, pinned: an unpinned torch (pulled in by trl/accelerate) would fetch a multi-GB CUDA build.
 # constraints.txt pins every package to the version the tests ran on.
@@ -50,6 +50,14 @@ prepare: install
 benchmark: install
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(BIN)/accelerate launch --num_processes 1 --num_machines 1 \
 	  --mixed_precision no --dynamo_backend no benchmarks/train.py
+
+# The individual track on the sample: the population reward model on the train annotators with the k-shot
+# adaptation of its scores (runs/unseen/), then the personalized model (runs/personalized/).
+individual: install
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(BIN)/accelerate launch --num_processes 1 --num_machines 1 \
+	  --mixed_precision no --dynamo_backend no benchmarks/train.py --track unseen_annotators --name unseen
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(BIN)/python benchmarks/train.py --track unseen_annotators \
+	  --method personalized --name personalized
 
 # Pooled vs country-conditioned reward model on the sample; writes runs/pluralism/report.md.
 pluralism: install

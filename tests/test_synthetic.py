@@ -142,3 +142,25 @@ def test_groups_truly_disagree_in_the_model():
     means = np.array(list(M.COUNTRY_MEANS.values()))
     spread = np.linalg.norm(means[:, None] - means[None], axis=-1)
     assert spread.max() > 1.0
+
+
+def test_annotator_split_leaves_enough_people_for_the_individual_track(sample):
+    """The sample's documented design (one annotator per 15 conversations, activity σ 0.3): the
+    annotator-disjoint split holds ≥ 20 test and ≥ 15 validation annotators, most of them with ≥ 24
+    comparisons (16-shot support from two thirds of their conversations, a query set from the rest)."""
+    import pyarrow as pa
+
+    from community_alignment.data.splits import assign_splits
+
+    assert SAMPLE_CONFIG.conversations_per_annotator == 15.0 and SAMPLE_CONFIG.activity_sd == 0.3
+    _, probs = sample
+    ann = probs.annotator_id.astype(str).to_numpy()
+    uniq = np.unique(ann)
+    split = np.asarray(assign_splits(pa.table({"annotator_id": pa.array(uniq)}), "annotator").to_pylist())
+    counts = probs.groupby(probs.annotator_id.astype(str)).size().reindex(uniq).to_numpy()
+    assert len(uniq) == 200
+    for name, people, enough in (("test", 20, 15), ("validation", 15, 12)):
+        c = counts[split == name]
+        assert len(c) >= people and (c >= 24).sum() >= enough, (name, sorted(c))
+    # CA's own ratio (the generator's default) would leave far fewer people in the test split
+    assert GeneratorConfig().conversations_per_annotator == pytest.approx(90256 / 3603)

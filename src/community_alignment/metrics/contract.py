@@ -202,6 +202,18 @@ def _expected(scores, data: EvalData, truth: np.ndarray, t) -> tuple:
     return tuple(out)
 
 
+def per_comparison(
+    scores: np.ndarray, data: EvalData, temperature: float = 1.0, truth: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(top-1 credit, pairwise credit, pairs, NLL) per comparison of one scorer — observed, or expected
+    under the choice probabilities `truth` (n, 4) — with the contract's validation and tie policy.
+    The individual track aggregates these per annotator (protocol.individual)."""
+    scores = check_scores(scores, data)
+    if truth is None:
+        return _observed(scores, data, data.valid, temperature)
+    return _expected(scores, data, np.asarray(truth, dtype=np.float64), temperature)
+
+
 def pairwise_auc(scores: np.ndarray, data: EvalData) -> tuple[float, np.ndarray]:
     """(AUC, per-comparison residual) of the score margin over binary (chosen, rejected) pairs, each
     pair in both orientations: P(d_i > −d_j) + ½ P(=) for two pairs drawn at random

@@ -43,7 +43,8 @@ class BenchmarkArguments:
         metadata={"help": "placebo arm: each annotator's profile replaced by another's (seeded permutation)"},
     )
     track: str = field(
-        default="main", metadata={"help": "protocol track: main | en (a subsample/filter makes it smoke)"}
+        default="main",
+        metadata={"help": "protocol track: main | en | unseen_annotators (a subsample/filter makes main/en smoke)"},
     )
     source: str = field(default="sample", metadata={"help": "hub | local | sample"})
     data_path: str | None = field(default=None, metadata={"help": "CSV/parquet for source=local"})
@@ -70,6 +71,22 @@ class BenchmarkArguments:
         default=False,
         metadata={"help": "dpo: score β·log π without the reference (reported as method dpo_reference_free)"},
     )
+    # --- the individual track (track unseen_annotators; method personalized) ---
+    seen_submission: str | None = field(
+        default=None,
+        metadata={"help": "unseen_annotators: a track-main submission whose seen-annotator view is reported beside"},
+    )
+    features: str = field(
+        default="minilm", metadata={"help": "personalized: candidate features, minilm (all-MiniLM-L6-v2) | hashing"}
+    )
+    hashing_dim: int = field(default=512, metadata={"help": "personalized: buckets of the hashing features"})
+    rank: int = field(default=4, metadata={"help": "personalized: K, the size of the shared user basis"})
+    max_train_comparisons: int | None = field(
+        default=None, metadata={"help": "personalized: random subset of train comparisons (0/None: all)"}
+    )
+    feature_cache: str | None = field(
+        default=None, metadata={"help": "personalized: embedding cache folder (default <runs_dir>/.feature_cache)"}
+    )
 
     def __post_init__(self):
         choices = {
@@ -89,6 +106,17 @@ class BenchmarkArguments:
         track_split = TRACKS[self.track].split_by
         if track_split:
             self.split_by = track_split
+        if self.method == "personalized" and self.track != "unseen_annotators":
+            raise ValueError("--method personalized runs on --track unseen_annotators (its user part needs episodes)")
+        if self.method == "personalized" and self.conditioning != "none":
+            raise ValueError("--method personalized reads no profile: --conditioning must be none")
+        if self.track == "unseen_annotators" and (self.smoke or self.max_eval_comparisons):
+            raise ValueError(
+                "--track unseen_annotators evaluates every validation and test annotator: no --max_eval_comparisons, "
+                "--countries, --languages or --turns"
+            )
+        if self.features not in ("minilm", "hashing"):
+            raise ValueError(f"--features must be minilm or hashing, got {self.features!r}")
 
     @property
     def output_dir(self) -> str:

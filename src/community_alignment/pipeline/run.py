@@ -80,6 +80,10 @@ def truth_of(b: BenchmarkArguments) -> Truth:
 
 def run(b: BenchmarkArguments, training_args) -> Results | None:
     """The whole benchmark; returns the results on the main process (None elsewhere)."""
+    if b.track == "unseen_annotators":  # the individual track: validation + test annotators, k-shot episodes
+        from .individual import run_individual
+
+        return run_individual(b, training_args)
     t0 = time.time()
     holder: dict = {}
     seed = int(training_args.seed)

@@ -13,6 +13,9 @@ import numpy as np
 
 from ..metrics.contract import ScorerInput, evaluate
 from ..results.types import Results
+from ..scoring.registry import fixed_temperature
+from .individual import EXTRA_COLUMNS, individual_block
+from .individual import TRACK as INDIVIDUAL_TRACK
 from .references import reference_inputs
 from .submission import Problem, Submission, SubmissionError, align, read_submission
 from .truth import Truth, load_truth
@@ -21,9 +24,7 @@ from .truth import Truth, load_truth
 def scorer_temperature(metadata: dict) -> float | None:
     """The temperature the contract evaluates a submission at: 1 for a method whose scores are its own
     log-probabilities, else None (cross-fitted by the evaluator; a submitted temperature is never used)."""
-    from ..scoring.registry import LOG_PROBABILITY_METHODS
-
-    return 1.0 if metadata["model"]["method"] in LOG_PROBABILITY_METHODS else None
+    return fixed_temperature(metadata["model"]["method"])
 
 
 def truth_for(sub: Submission, data_path: str | None = None, cache_dir: str | None = None) -> Truth:
@@ -43,9 +44,8 @@ def truth_for(sub: Submission, data_path: str | None = None, cache_dir: str | No
     )
 
 
-def check_against_truth(sub: Submission, truth: Truth) -> tuple[np.ndarray, np.ndarray]:
-    """(truth rows, aligned scores) or SubmissionError: the split fingerprint must match, and the ids
-    must equal the track's test ids (a subset for the smoke track)."""
+def protocol_problems(sub: Submission, truth: Truth) -> list[Problem]:
+    """The submission's split fingerprint and protocol id must be the truth's."""
     problems = []
     claimed = sub.metadata["protocol"]["dataset"]["fingerprint"]
     actual = truth.protocol["dataset"]["fingerprint"]
@@ -61,11 +61,40 @@ def check_against_truth(sub: Submission, truth: Truth) -> tuple[np.ndarray, np.n
         problems.append(
             Problem("/protocol/id", f"{sub.metadata['protocol']['id']!r} ≠ this dataset's {truth.protocol['id']!r}")
         )
+    return problems
+
+
+def check_against_truth(sub: Submission, truth: Truth) -> tuple[np.ndarray, np.ndarray]:
+    """(truth rows, aligned scores) or SubmissionError: the split fingerprint must match, and the ids
+    must equal the track's test ids (a subset for the smoke track)."""
+    problems = protocol_problems(sub, truth)
+    if sub.extra:
+        problems += [
+            Problem(f"column {c}", f"k-shot columns belong to track {INDIVIDUAL_TRACK!r}, not {sub.track!r}")
+            for c in sub.extra
+        ]
     rows, scores, found = align(sub, truth, exact=truth.track.ranked)
     problems += found
     if problems:
         raise SubmissionError(sub.path, problems)
     return rows, scores
+
+
+def _contract_results(
+    sub: Submission, truth: Truth, rows: np.ndarray, scores: np.ndarray, resamples: int, seed: int
+) -> Results:
+    """The model's and the references' blocks on the test rows `rows` (the contract)."""
+    data = truth.test.data.select(rows)
+    scorers = {"model": ScorerInput(scores, "model", scorer_temperature(sub.metadata))}
+    scorers.update(reference_inputs(truth, rows))
+    return evaluate(
+        data,
+        scorers,
+        protocol=truth.protocol,
+        submission={**sub.metadata, "file": os.path.basename(sub.path), "sha256": sub.sha256},
+        resamples=resamples,
+        seed=seed,
+    )
 
 
 def evaluate_submission(
@@ -79,20 +108,37 @@ def evaluate_submission(
     """Every number of a submission: the model's block, the references' blocks, paired differences."""
     t0 = time.time()
     if isinstance(sub, str):
-        sub = read_submission(sub)
+        sub = read_submission(sub, extra_columns=EXTRA_COLUMNS)
     truth = truth or truth_for(sub, data_path, cache_dir)
+    if sub.track == INDIVIDUAL_TRACK:
+        return evaluate_individual(sub, truth, resamples, seed, t0)
     rows, scores = check_against_truth(sub, truth)
-    data = truth.test.data.select(rows)
-    scorers = {"model": ScorerInput(scores, "model", scorer_temperature(sub.metadata))}
-    scorers.update(reference_inputs(truth, rows))
-    results = evaluate(
-        data,
-        scorers,
-        protocol=truth.protocol,
-        submission={**sub.metadata, "file": os.path.basename(sub.path), "sha256": sub.sha256},
-        resamples=resamples,
-        seed=seed,
-    )
+    results = _contract_results(sub, truth, rows, scores, resamples, seed)
+    results.wall_time_s = round(time.time() - t0, 2)
+    return results
+
+
+def evaluate_individual(
+    sub: Submission, truth: Truth, resamples: int = 1000, seed: int = 0, t0: float | None = None
+) -> Results:
+    """A track-`unseen_annotators` submission: the usual results on the test annotators' comparisons
+    (population rows: group-level fit on people the model never saw) and `extras["individual"]`, the
+    few-shot personalization block (protocol.individual)."""
+    t0 = t0 or time.time()
+    problems = protocol_problems(sub, truth)
+    if problems:
+        raise SubmissionError(sub.path, problems)
+    block = individual_block(sub, truth, resamples, seed)  # validates every row (raises SubmissionError)
+    k = sub.extra.get("k")
+    population = np.ones(len(sub), dtype=bool) if k is None else k == 0
+    index = truth.index()
+    pos = np.array([index.get((int(c), int(t)), -1) for c, t in zip(sub.conversation_id, sub.turn)])
+    keep = np.flatnonzero(population & (pos >= 0))
+    rows, scores = pos[keep], sub.scores[keep]
+    order = np.argsort(rows, kind="stable")
+    rows, scores = rows[order], scores[order]
+    results = _contract_results(sub, truth, rows, scores, resamples, seed)
+    results.extras["individual"] = block
     results.wall_time_s = round(time.time() - t0, 2)
     return results
 

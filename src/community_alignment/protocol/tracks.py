@@ -39,6 +39,16 @@ TRACKS: dict[str, Track] = {
         "the English comparisons (assigned language en) of the same test split; adds pairwise AUC, the "
         "metric of the one published CA reward-model result (WIMHF)",
     ),
+    "unseen_annotators": Track(
+        "unseen_annotators",
+        "annotator",
+        None,
+        True,
+        "the individual track: annotator-disjoint splits (people the model never saw); the submission scores "
+        "every comparison of the validation and test annotators (plus, for a personalized model, k-shot scores "
+        "of the test annotators' query sets); few-shot personalization per annotator on fixed episodes "
+        "(protocol.episodes), tuned on validation annotators only",
+    ),
     "smoke": Track(
         "smoke",
         None,

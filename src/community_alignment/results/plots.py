@@ -1,5 +1,5 @@
 """Plots (matplotlib, Agg) from typed results: per-group bars with CI whiskers and reference markers;
-the country × language heatmap."""
+the country × language heatmap; the k-shot curve of the individual track."""
 
 from __future__ import annotations
 
@@ -100,4 +100,82 @@ def write_plots(results: Results, out_dir: str) -> dict[str, str]:
             out[axis] = f"plots/{axis}.png"
     if country_language_heatmap(results, os.path.join(out_dir, "plots", "country_language.png")):
         out["heatmap"] = "plots/country_language.png"
+    for key in ("individual", "individual_seen"):
+        if results.extras.get(key) is not None:
+            name = "kshot" if key == "individual" else "kshot_seen"
+            kshot_curve(results.extras[key], os.path.join(out_dir, "plots", f"{name}.png"))
+            out[name] = f"plots/{name}.png"
     return out
+
+
+def kshot_curve(block, path: str, min_annotators: int = 5) -> str:
+    """The k-shot curve of an individual-track block (the headline view). Left: mean top-1 over the
+    annotators evaluated at each k (95% CI whiskers), own support and the random-other-user control
+    (dashed), oracles as lines. Right: the paired gain over the population-only control (k = 0 on the
+    same annotators), own and random other. Points with fewer than `min_annotators` are left out (their
+    numbers are in the report's table)."""
+    from .types import IndividualBlock
+
+    block = block if isinstance(block, IndividualBlock) else IndividualBlock.from_dict(block)
+    plt = _plt()
+    view = block.headline.get("view", "observed")
+    curves = block.views.get(view, {})
+    fig, (ax, gx) = plt.subplots(1, 2, figsize=(10, 4))
+    colors = {"adapted": "#4C72B0", "native": "#C44E52"}
+    first = next(iter(curves.values()), None)
+    ks = sorted(int(k) for k in (first.points if first else {}) if first.points[k].annotators >= min_annotators)
+    x = np.arange(len(ks))
+
+    def whiskers(ests):
+        v = np.array([e.value for e in ests], dtype=float)
+        lo = np.array([e.ci_low for e in ests], dtype=float)
+        hi = np.array([e.ci_high for e in ests], dtype=float)
+        return v, np.clip(np.nan_to_num(np.stack([v - lo, hi - v])), 0, None)
+
+    for method, curve in curves.items():
+        pts = [curve.points[str(k)] for k in ks if str(k) in curve.points]
+        if len(pts) != len(ks):
+            continue
+        c = colors.get(method, "k")
+        v, err = whiskers([p.top1.mean for p in pts])
+        ax.errorbar(x, v, yerr=err, marker="o", capsize=3, color=c, label=f"{method}: own support")
+        ax.plot(
+            x[1:],
+            [p.other_top1.value for p in pts[1:]],
+            ls="--",
+            marker="x",
+            color=c,
+            alpha=0.7,
+            label=f"{method}: random other user",
+        )
+        g, gerr = whiskers([p.vs_population["top1"].difference for p in pts[1:]])
+        gx.errorbar(x[1:], g, yerr=gerr, marker="o", capsize=3, color=c, label=f"{method}: own support")
+        # the control's gain over k = 0: (own − k = 0) − (own − random other), same annotators
+        o = g - np.array([p.vs_random_other["top1"].difference.value for p in pts[1:]], dtype=float)
+        gx.plot(x[1:], o, ls="--", marker="x", color=c, alpha=0.7, label=f"{method}: random other user")
+    if first is not None and "0" in first.points:
+        for name, style in {
+            "oracle_individual": ":",
+            "oracle_country": "-.",
+            "oracle_language": "--",
+            "random": "-",
+        }.items():
+            val = first.points["0"].references.get(name, {}).get("top1")
+            if val is not None and val == val:
+                ax.axhline(val, ls=style, color="0.5", lw=1)
+                ax.text(len(ks) - 1, val, f" {name}", fontsize=6, va="bottom", ha="right", color="0.3")
+    labels = [f"{k}\n(n={first.points[str(k)].annotators})" for k in ks] if first else []
+    for a in (ax, gx):
+        a.set_xticks(x, labels, fontsize=7)
+        a.set_xlabel("k (support comparisons of the annotator; n annotators)", fontsize=8)
+        a.legend(fontsize=6, loc="lower right")
+    gx.axhline(0, color="0.5", lw=1)
+    ax.set_ylabel("top-1 accuracy, mean over annotators")
+    gx.set_ylabel("top-1 gain over k = 0 (paired, same annotators)")
+    ax.set_ylim(0, 1)
+    label = "unseen annotators" if block.setting == "unseen" else "seen annotators (prompt split)"
+    fig.suptitle(f"k-shot personalization, {label} ({view}; 95% CI, bootstrap over annotators)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

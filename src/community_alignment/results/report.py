@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..metrics.contract import HEADLINE, headline_of
-from .types import Estimate, Results, ScorerBlock
+from .types import Difference, Estimate, IndividualBlock, Results, ScorerBlock
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~])")
 
@@ -78,6 +78,9 @@ def terminal_summary(results: Results) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    for key in ("individual", "individual_seen"):
+        if results.extras.get(key) is not None:
+            lines.append(individual_headline(_block(results.extras[key])))
     p = results.protocol
     h = results.headline
     lines.insert(
@@ -233,7 +236,148 @@ def render_report(results: Results, plots: dict[str, str]) -> str:
             + ", ".join(f"{md_escape(c)} {num(v['value'])} ({v['sets']} sets)" for c, v in d.by_country.items()),
             "",
         ]
+    for key in ("individual", "individual_seen"):
+        if results.extras.get(key) is not None:
+            parts += individual_section(
+                results.extras[key], plots.get("kshot" if key == "individual" else "kshot_seen")
+            )
     training = sub.get("training")
     if isinstance(training, dict) and training:
         parts += ["## Training", "", *(f"- {md_escape(k)}: {md_escape(v)}" for k, v in training.items()), ""]
     return "\n".join(parts)
+
+
+# --- the individual track ---------------------------------------------------------------------
+
+SETTING_LABEL = {
+    "unseen": "unseen annotators (track `unseen_annotators`: people the model never saw)",
+    "seen": "seen annotators (the prompt split, track `main`: every test annotator was seen in training; "
+    "labelled, not comparable with the unseen view)",
+}
+
+
+def _block(b) -> IndividualBlock:
+    return b if isinstance(b, IndividualBlock) else IndividualBlock.from_dict(b)
+
+
+def diff(d: Difference, digits_p: int = 3) -> str:
+    return f"{est(d.difference)} (p = {num(d.p, digits_p)})"
+
+
+def individual_headline(b: IndividualBlock) -> str:
+    h = b.headline
+    if not h.get("available"):
+        return f"individual ({b.setting}): no annotator reaches k = {h.get('k')}"
+    g, o, gap = h["gain"], h["gain_vs_random_other"], h["gap_closed"]
+    text = (
+        f"individual ({SETTING_LABEL[b.setting].split(' (')[0]}, {h['method']}, {h['view']}), k = {h['k']} on "
+        f"{h['annotators']} annotators: top-1 {pct(h['top1_population'])} → {pct(h['top1'])}; gain "
+        f"{est(Estimate(g['value'], g['ci_low'], g['ci_high']))} (p = {num(g['p'])}), vs random other user "
+        f"{est(Estimate(o['value'], o['ci_low'], o['ci_high']))} (p = {num(o['p'])})"
+    )
+    if gap.get("value") is not None and gap["value"] == gap["value"]:
+        text += f"; gap to the individual oracle closed {est(Estimate(gap['value'], gap['ci_low'], gap['ci_high']))}% (p = {num(h['gap_p'])})"
+    return text + ("; counts" if h.get("counts") else "; does not count (not significantly above both controls)")
+
+
+def individual_section(block, plot: str | None = None) -> list[str]:
+    b = _block(block)
+    d, a = b.design, b.annotators
+    few = a["too_few"]
+    few_list = ", ".join(f"{x['annotator']} ({x['comparisons']} comparisons)" for x in few["annotators"][:20])
+    per_k = ", ".join(f"k = {k}: {v['annotators']}" for k, v in a["per_k"].items())
+    parts = [
+        f"## Few-shot personalization: {SETTING_LABEL[b.setting]}",
+        "",
+        f"Episodes (protocol.episodes): per annotator, ⌈{num(d['query_share'], 2)} · conversations⌉ form the query set "
+        f"(the same for every k), the rest the support pool; support = the first k comparisons of a hashed order of "
+        f"the pool's conversations, {d['draws']} draws per k (averaged); k ∈ {d['k_sweep']}. Evaluated annotators: "
+        f"{a['evaluated']} ({per_k}). Too few (query < {d['min_query']} comparisons): {few['count']}"
+        + (f" — {md_escape(few_list)}" if few_list else "")
+        + f". CIs: {d.get('bootstrap', 'bootstrap over annotators')}.",
+        "",
+        f"**{md_escape(individual_headline(b))}.**",
+        "",
+    ]
+    t = b.tuning.get("adapted", {})
+    if "pooled_weights" in t:
+        w = ", ".join(f"{k} {num(v, 2)}" for k, v in t["pooled_weights"].items())
+        parts += [
+            f"Adaptation (every submission, from its scores alone): pooled fit on {md_escape(t.get('fitted_on', ''))} "
+            f"({t['pooled_fit_comparisons']} comparisons; weights {w}; score unit {num(t['score_scale'], 3)}), "
+            f"prior precision λ = {num(t['lambda'], 3)} on the score's weight and {num(t.get('lambda_features'), 3)} on "
+            f"the others ({md_escape(t['lambda_criterion'])}).",
+            "",
+        ]
+    elif t:
+        parts += [f"Adaptation: {md_escape(t.get('fitted_on', ''))}.", ""]
+    if plot:
+        parts += [f"![k-shot curve]({plot})", ""]
+    header = [
+        "k",
+        "annotators",
+        "top-1 mean [95% CI]",
+        "10th pct annotator",
+        "share below k = 0",
+        "NLL",
+        "pairwise",
+        "random other user",
+        "gain vs k = 0",
+        "gain vs random other",
+        "counts",
+        "gap closed",
+        "individual oracle",
+    ]
+    for view, methods in b.views.items():
+        for method, curve in methods.items():
+            rows = []
+            for k, p in sorted(curve.points.items(), key=lambda x: int(x[0])):
+                oracle = p.references.get("oracle_individual", {}).get("top1")
+                rows.append(
+                    [
+                        k,
+                        p.annotators,
+                        est(p.top1.mean),
+                        pct(p.top1.p10.value),
+                        pct(p.top1.below_population.value),
+                        num(p.nll.mean.value),
+                        pct(p.pairwise.value),
+                        pct(p.other_top1.value),
+                        diff(p.vs_population["top1"]) if p.k else "–",
+                        diff(p.vs_random_other["top1"]) if p.k else "–",
+                        ("yes" if p.counts else "no") if p.k else "–",
+                        f"{est(p.gap_closed)} (p = {num(p.gap_p)})"
+                        if p.k and p.gap_closed.value == p.gap_closed.value
+                        else "–",
+                        pct(oracle),
+                    ]
+                )
+            parts += [
+                f"### {method} ({view}{': expected values under the true probabilities' if view == 'expected' else ': drawn choices'})",
+                "",
+                md_escape(curve.description) + ".",
+                "",
+                _table(header, rows),
+                "",
+            ]
+            hk = str(d["headline_k"])
+            for axis, groups in curve.by_group.items():
+                g_rows = [
+                    [
+                        md_escape(g),
+                        pts[hk].annotators,
+                        est(pts[hk].top1),
+                        diff(pts[hk].vs_population),
+                        diff(pts[hk].vs_random_other),
+                    ]
+                    for g, pts in groups.items()
+                    if hk in pts
+                ]
+                if g_rows:
+                    parts += [
+                        f"By {axis} at k = {hk} (Holm across groups in the `significant` flags of results.json):",
+                        "",
+                        _table([axis, "annotators", "top-1", "gain vs k = 0", "gain vs random other"], g_rows),
+                        "",
+                    ]
+    return parts

@@ -206,3 +206,143 @@ class Results:
             d.get("extras", {}),
             _num(d.get("wall_time_s")),
         )
+
+
+# --- the individual track (Results.extras["individual"]) ------------------------------------------
+
+
+@dataclass
+class PersonDistribution:
+    """One metric over annotators (each annotator: the mean over their query comparisons, averaged over
+    support draws): the mean annotator, the 10th-percentile annotator, and the share of annotators
+    strictly below the population-only control (NaN at k = 0), each with its CI (bootstrap over annotators)."""
+
+    mean: Estimate
+    p10: Estimate
+    below_population: Estimate
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PersonDistribution:
+        return cls(
+            Estimate.from_dict(d["mean"]), Estimate.from_dict(d["p10"]), Estimate.from_dict(d["below_population"])
+        )
+
+
+@dataclass
+class KShotPoint:
+    """One k of a k-shot curve, on the annotators whose support pool reaches k."""
+
+    k: int
+    annotators: int
+    comparisons: int  # query comparisons of those annotators
+    draws: int
+    top1: PersonDistribution
+    nll: PersonDistribution
+    pairwise: Estimate  # mean over annotators of their pairwise accuracy (secondary view)
+    other_top1: Estimate  # the random-other-user control (NaN at k = 0)
+    other_nll: Estimate
+    vs_population: dict[str, Difference]  # "top1": k-shot − k = 0; "nll": NLL(k = 0) − NLL(k) (> 0 = better)
+    vs_random_other: dict[str, Difference]  # the same against the random-other-user control
+    counts: bool  # top-1 gain significant (Holm over the curve) and positive over both controls
+    gap_closed: Estimate  # (k-shot − k = 0) / (individual oracle − k = 0), top-1 (NaN without oracle)
+    gap_p: float  # paired bootstrap p-value of its numerator
+    references: dict[str, dict[str, float]]  # reference → {"top1", "nll"} on the same annotators and rows
+
+    @classmethod
+    def from_dict(cls, d: dict) -> KShotPoint:
+        diffs = lambda x: {k: Difference.from_dict(v) for k, v in x.items()}  # noqa: E731
+        return cls(
+            int(d["k"]),
+            int(d["annotators"]),
+            int(d["comparisons"]),
+            int(d["draws"]),
+            PersonDistribution.from_dict(d["top1"]),
+            PersonDistribution.from_dict(d["nll"]),
+            Estimate.from_dict(d["pairwise"]),
+            Estimate.from_dict(d["other_top1"]),
+            Estimate.from_dict(d["other_nll"]),
+            diffs(d["vs_population"]),
+            diffs(d["vs_random_other"]),
+            bool(d["counts"]),
+            Estimate.from_dict(d["gap_closed"]),
+            _num(d.get("gap_p")),
+            {r: {m: _num(v) for m, v in x.items()} for r, x in d.get("references", {}).items()},
+        )
+
+
+@dataclass
+class GroupPoint:
+    """One group (country or language) at one k: mean top-1 over its annotators and both gains."""
+
+    annotators: int
+    top1: Estimate
+    vs_population: Difference
+    vs_random_other: Difference
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GroupPoint:
+        return cls(
+            int(d["annotators"]),
+            Estimate.from_dict(d["top1"]),
+            Difference.from_dict(d["vs_population"]),
+            Difference.from_dict(d["vs_random_other"]),
+        )
+
+
+@dataclass
+class MethodCurve:
+    """The k-shot curve of one personalization method (the contract's adaptation of the submitted
+    scores, or the submission's own k-shot scores)."""
+
+    description: str
+    temperature: float
+    points: dict[str, KShotPoint]  # str(k) → point
+    by_group: dict[str, dict[str, dict[str, GroupPoint]]]  # axis → group → str(k) → point
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MethodCurve:
+        return cls(
+            d["description"],
+            _num(d.get("temperature")),
+            {k: KShotPoint.from_dict(v) for k, v in d["points"].items()},
+            {
+                a: {g: {k: GroupPoint.from_dict(p) for k, p in ks.items()} for g, ks in groups.items()}
+                for a, groups in d.get("by_group", {}).items()
+            },
+        )
+
+
+@dataclass
+class IndividualBlock:
+    """Few-shot personalization of one submission (docs/benchmark.md, "The individual track")."""
+
+    setting: str  # "unseen" (track unseen_annotators) | "seen" (the prompt split: annotators seen in training)
+    track: str
+    design: dict  # the episode design (k sweep, draws, query share, minimum query, salt, control)
+    annotators: dict  # evaluated, too_few {count, annotators[…]}, per_k {k: {annotators, pool_smaller_than_k}}
+    tuning: dict  # what was fitted, on which annotators (pooled fit, regularisation strength)
+    views: dict[str, dict[str, MethodCurve]]  # "observed" | "expected" → "adapted" | "native" → curve
+    headline: dict  # the pre-registered number: method, view, k, gains, gap closed, p
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> IndividualBlock:
+        return cls(
+            d["setting"],
+            d["track"],
+            d["design"],
+            d["annotators"],
+            d["tuning"],
+            {v: {m: MethodCurve.from_dict(c) for m, c in ms.items()} for v, ms in d["views"].items()},
+            d["headline"],
+        )
+
+
+def individual_of(results: Results) -> IndividualBlock | None:
+    """The individual-track block of a results object (None when absent)."""
+    d = results.extras.get("individual")
+    if d is None:
+        return None
+    return d if isinstance(d, IndividualBlock) else IndividualBlock.from_dict(d)

@@ -21,7 +21,14 @@ SCORER_KINDS = ("model", "baseline", "oracle")
 #: methods whose scores are the model's own log-probabilities: evaluated at temperature 1 (their
 #: distribution is the claim); every other method's scores get a temperature cross-fitted by the evaluator
 LOG_PROBABILITY_METHODS = ("llm_judge",)
-TRAINABLE = ("reward", "dpo")
+TRAINABLE = ("reward", "dpo", "personalized")
+
+
+def fixed_temperature(method: str) -> float | None:
+    """The temperature a method's scores are evaluated at: 1 for log-probabilities, else None (fitted
+    by the evaluator on held-out rows; a submitted temperature is never used)."""
+    return 1.0 if method in LOG_PROBABILITY_METHODS else None
+
 
 _BUILDERS: dict[str, Callable] = {}
 

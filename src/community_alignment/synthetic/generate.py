@@ -77,6 +77,8 @@ class GeneratorConfig:
     conversations_per_prompt: float = 15.0  # pre-generated first prompts
     sets_per_prompt: int = 3
     prompt_popularity_exponent: float = 0.8  # Zipf exponent of pre-generated prompt popularity
+    conversations_per_annotator: float = 90256 / 3603  # CA: ≈ 25 conversations per annotator
+    activity_sd: float = 0.6  # lognormal spread of annotator activity (conversations per annotator)
     model: M.ChoiceModel = M.ChoiceModel()
     quirks: Quirks = Quirks()
 
@@ -91,7 +93,7 @@ def _at_least(rng: np.random.Generator, n: int, rate: float, minimum: int) -> np
 
 
 def _annotators(cfg: GeneratorConfig, rng: np.random.Generator) -> dict:
-    n = max(25, round(cfg.n_conversations * 3603 / 90256))
+    n = max(25, round(cfg.n_conversations / cfg.conversations_per_annotator))
     countries = list(COUNTRY_SHARE)
     share = np.array([COUNTRY_SHARE[c] for c in countries], dtype=float)
     share /= share.sum()
@@ -121,7 +123,7 @@ def _annotators(cfg: GeneratorConfig, rng: np.random.Generator) -> dict:
     for col, p in DEMOGRAPHIC_MISSING.items():
         demo[col][rng.random(n) < p] = None
     ids = rng.choice(9 * 10**13, size=n, replace=False) + 10**13
-    activity = rng.lognormal(0.0, 0.6, size=n) * np.where(wave == 2, WAVE2_ACTIVITY, 1.0)
+    activity = rng.lognormal(0.0, cfg.activity_sd, size=n) * np.where(wave == 2, WAVE2_ACTIVITY, 1.0)
     return dict(id=ids, country=country, lang=lang, dual=dual, wave=wave, ideal=ideal, activity=activity, **demo)
 
 
