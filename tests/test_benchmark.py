@@ -177,7 +177,19 @@ def test_two_process_scoring_gives_identical_decisions(tiny_reward_model, tmp_pa
     rb = json.loads((tmp_path / "two" / "results.json").read_text())["scorers"]["model"]["overall"]
     for metric in ("top1_accuracy", "pairwise_accuracy"):  # decisions: identical
         assert ra[metric] == rb[metric]
-    assert rb["nll"]["value"] == pytest.approx(ra["nll"]["value"], rel=1e-6)
+    # NLL moves with the scores' round-off: a score error δ moves a logit by at most δ / T and a
+    # comparison's NLL by at most 2 δ / T (the tiny model's scores differ by ~1e-5, so T is tiny too)
+    ma = json.loads((tmp_path / "one" / "results.json").read_text())["scorers"]["model"]
+    delta = float(np.nanmax(np.abs(a.scores - b.scores)))
+    bound = (
+        2
+        * delta
+        / min(
+            ma["temperature"],
+            json.loads((tmp_path / "two" / "results.json").read_text())["scorers"]["model"]["temperature"],
+        )
+    )
+    assert abs(rb["nll"]["value"] - ra["nll"]["value"]) <= bound + 1e-12
 
 
 def test_dpo_short_run_records_reference_and_beta(tmp_path):

@@ -43,6 +43,16 @@ def _aligned(ds, split: SplitTruth, name: str) -> ComparisonBatch:
 
 def run_individual(b: BenchmarkArguments, training_args) -> Results | None:
     """The whole track run; returns the results on the main process (None elsewhere)."""
+    from .run import shut_down
+
+    holder: dict = {}
+    try:
+        return _run_individual(b, training_args, holder)
+    finally:
+        shut_down(holder.get("accelerator"))
+
+
+def _run_individual(b: BenchmarkArguments, training_args, holder: dict) -> Results | None:
     from ..training.data import load_config
     from .run import load_train_pairs, selection
 
@@ -60,7 +70,6 @@ def run_individual(b: BenchmarkArguments, training_args) -> Results | None:
         from ..scoring.registry import builder
         from . import builders  # noqa: F401  (registers the scorer builders)
 
-        holder: dict = {}
         scorer, model, training = builder(b.method)(b, training_args, holder, lambda: load_train_pairs(b, seed))
         model = {**model, "dtype": "bfloat16" if getattr(training_args, "bf16", False) else "float32"}
         val_scores = scorer.score(val)

@@ -90,7 +90,19 @@ def run(b: BenchmarkArguments, training_args) -> Results | None:
     build = builder(b.method)
     scorer, model, stats = build(b, training_args, holder, lambda: load_train_pairs(b, seed))
     dtype = "bfloat16" if getattr(training_args, "bf16", False) else "float32"
-    return score_and_evaluate(b, scorer, {**model, "dtype": dtype}, stats, seed, holder.get("accelerator"), t0)
+    acc = holder.get("accelerator")
+    try:
+        return score_and_evaluate(b, scorer, {**model, "dtype": dtype}, stats, seed, acc, t0)
+    finally:
+        shut_down(acc)
+
+
+def shut_down(acc) -> None:
+    """Every process waits for the main one (which evaluates after the gather), then the process group
+    is destroyed: a rank exiting with a live gloo group can abort ("terminate called …")."""
+    if acc is not None and acc.num_processes > 1:
+        acc.wait_for_everyone()
+        acc.end_training()
 
 
 def score_and_evaluate(
