@@ -32,6 +32,8 @@ from community_alignment.leaderboard.submit import (
     submit,
 )
 from community_alignment.protocol.evaluate import evaluate_submission
+from community_alignment.protocol.individual import EXTRA_COLUMNS, episodes_of, individual_block
+from community_alignment.protocol.individual import TRACK as INDIVIDUAL
 from community_alignment.protocol.submission import MAX_BYTES, METADATA_KEY, SCORE_COLUMNS
 from community_alignment.protocol.tracks import protocol_id
 
@@ -66,6 +68,141 @@ def base(hf_isolated, tmp_path_factory):
         "oracle": cheap_submission(root / "oracle.parquet", "org/noisy-oracle", "noisy_oracle"),
     }
     return root, files
+
+
+# --- track unseen_annotators: submissions with population and k-shot rows ------------------------------
+
+IND_RESAMPLES = 200
+
+
+def _log(p, present):
+    return np.where(present, np.log(np.clip(p, 1e-12, None)), np.nan)
+
+
+def individual_columns(name: str, own: str | None = "p_true", other: str = "p_country") -> dict:
+    """The columns and metadata of a track-`unseen_annotators` submission on the sample: population rows
+    (k = 0) = the country oracle's log-probabilities on every validation and test comparison; with `own`,
+    k-shot rows for every k, draw and control of the episodes: own support = the `own` level's
+    log-probabilities on the annotator's query set, random other user = the `other` level's (p_true is
+    the annotator's own preferences: a perfect personalizer)."""
+    from conftest import cheap_model
+
+    from community_alignment.protocol.submission import build_metadata
+    from community_alignment.protocol.truth import sample_oracle
+
+    truth = sample_truth(INDIVIDUAL)
+    t, v = truth.test, truth.validation
+    cols = {
+        "conversation_id": [t.conversation_id, v.conversation_id],
+        "turn": [t.turn, v.turn],
+        "scores": [
+            _log(truth.oracle["p_country"], t.data.present),
+            _log(sample_oracle(v)["p_country"], v.data.present),
+        ],
+        "k": [np.zeros(len(t.turn) + len(v.turn), dtype=np.int64)],
+    }
+    cols["draw"], cols["control"] = [cols["k"][0]], [cols["k"][0]]
+    if own is not None:
+        ep = episodes_of(t)
+        for k in ep.design.k_sweep[1:]:
+            others = ep.others(k)
+            for a in ep.at(k):
+                q = ep.annotators[a].query
+                for d in range(ep.design.draws):
+                    for control, level in ((0, own), (1, other)):
+                        if control and others[(a, d)] is None:
+                            continue
+                        cols["conversation_id"].append(t.conversation_id[q])
+                        cols["turn"].append(t.turn[q])
+                        cols["scores"].append(_log(truth.oracle[level][q], t.data.present[q]))
+                        for c, x in (("k", k), ("draw", d), ("control", control)):
+                            cols[c].append(np.full(len(q), x, dtype=np.int64))
+    out = {c: np.concatenate(x) for c, x in cols.items()}
+    out["meta"] = build_metadata(truth.protocol, cheap_model(name))
+    return out
+
+
+def write_individual(path, cols: dict, extra: tuple[str, ...] = EXTRA_COLUMNS):
+    from community_alignment.protocol.submission import write_submission
+
+    return write_submission(
+        str(path),
+        cols["conversation_id"],
+        cols["turn"],
+        cols["scores"],
+        cols["meta"],
+        {c: cols[c] for c in extra} or None,
+    )
+
+
+def _take(cols: dict, rows) -> dict:
+    return {c: (x if c == "meta" else x[rows]) for c, x in cols.items()}
+
+
+def individual_hostile(folder, table, meta) -> dict[str, str]:
+    """Track-unseen_annotators files that break the layout, each with the problem it must be named by."""
+    truth = sample_truth(INDIVIDUAL)
+    t = truth.test
+    good = individual_columns("org/individual-hostile")
+    n = len(good["turn"])
+    pop = np.flatnonzero(good["k"] == 0)
+    shot = np.flatnonzero(good["k"] > 0)
+    ep = episodes_of(t)
+    a = ep.at(4)[0]
+    out: dict[str, str] = {}
+
+    def case(name, cols, reason, extra=EXTRA_COLUMNS):
+        write_individual(os.path.join(folder, name), cols, extra)
+        out[name] = reason
+
+    bad = _take(good, np.r_[np.arange(n), shot[:1]])
+    bad["k"][-1] = 5
+    case("ind_k_outside_sweep.parquet", bad, "k must be one of [0, 1, 4, 16, 64]")
+    case("ind_incomplete_k.parquet", _take(good, np.delete(np.arange(n), shot[3])), "k-shot row(s) missing")
+    case("ind_duplicate_population.parquet", _take(good, np.r_[np.arange(n), pop[2]]), "duplicate population rows")
+    case(
+        "ind_duplicate_kshot.parquet",
+        _take(good, np.r_[np.arange(n), shot[5]]),
+        "duplicate (comparison, draw, control)",
+    )
+    bad = _take(good, np.arange(n))
+    bad["control"][shot[0]] = 2
+    case("ind_bad_control.parquet", bad, "control must be 0 (own support) or 1")
+    for name, row, reason in (
+        ("ind_nan_population.parquet", pop[0], "test population rows: NaN or ±inf on a present candidate"),
+        ("ind_nan_kshot.parquet", shot[0], "k = 1 rows: NaN or ±inf on a present candidate"),
+    ):
+        bad = _take(good, np.arange(n))
+        bad["scores"][row, 0] = np.nan
+        case(name, bad, reason)
+    train = next(c for c, where in truth.outside.items() if where == "train")
+    bad = _take(good, np.arange(n))
+    bad["conversation_id"][pop[0]], bad["turn"][pop[0]] = train, 1
+    case("ind_train_ids.parquet", bad, "(found in: train)")
+    case(
+        "ind_no_validation_rows.parquet",
+        _take(good, np.r_[pop[: len(t.turn)], shot]),
+        "validation comparison(s) have no population row",
+    )
+    bad = _take(good, np.r_[np.arange(n), shot[:1]])
+    bad["conversation_id"][-1] = t.conversation_id[ep.annotators[a].pool[0]]
+    bad["turn"][-1], bad["k"][-1] = t.turn[ep.annotators[a].pool[0]], 4
+    case("ind_support_row.parquet", bad, "not a query comparison of a test annotator")
+    # k columns of the wrong type; k-shot columns on another track
+    import pyarrow as pa
+
+    write_individual(os.path.join(folder, "ind_float_k.parquet"), good)
+    tk, mk = _read(os.path.join(folder, "ind_float_k.parquet"))
+    tk = tk.set_column(tk.schema.get_field_index("k"), "k", pa.array(good["k"].astype(float)))
+    _write(os.path.join(folder, "ind_float_k.parquet"), tk, mk)
+    out["ind_float_k.parquet"] = "column k: type double (expected integer)"
+    _write(
+        os.path.join(folder, "ind_kshot_on_main.parquet"),
+        table.append_column("k", pa.array(np.zeros(table.num_rows, dtype=np.int64))),
+        meta,
+    )
+    out["ind_kshot_on_main.parquet"] = "k-shot columns belong to track 'unseen_annotators', not 'main'"
+    return out
 
 
 # --- the hostile corpus -------------------------------------------------------------------------------
@@ -333,6 +470,8 @@ def make_corpus(folder, base_files, outside) -> tuple[dict[str, str], list[str]]
     )
     bytes_case("v1_renamed.parquet", json.dumps(v1).encode(), "community-alignment evaluate")
     bytes_case("results_deep.json", b"[" * 10000 + b"]" * 10000, "nested too deep")
+    # track unseen_annotators: the layout of population and k-shot rows
+    rejected.update(individual_hostile(folder, table, meta))
     # duplicates of an accepted file
     shutil.copy(base_files["prior"], os.path.join(folder, "prior.parquet"))
     accepted.append("prior.parquet")
@@ -381,6 +520,118 @@ def corpus(base, tmp_path_factory):
     site = root / "site"
     info = lb_build.build(str(folder), str(site), resamples=RESAMPLES, seed=0, fingerprints=("d" * 64,))
     return folder, site, rejected, accepted, info
+
+
+@pytest.fixture(scope="module")
+def individual_site(hf_isolated, tmp_path_factory):
+    """A leaderboard of track unseen_annotators: a perfect personalizer (k-shot rows = the annotator's own
+    preferences), the same rows with own support and control exchanged (its "personalized" scores are
+    another user's), and population rows only (no k columns: the contract's adaptation)."""
+    root = tmp_path_factory.mktemp("individual")
+    folder = root / "submissions"
+    folder.mkdir()
+    write_individual(folder / "personal.parquet", individual_columns("org/personal"))
+    write_individual(folder / "swapped.parquet", individual_columns("org/swapped", own="p_country", other="p_true"))
+    write_individual(folder / "population.parquet", individual_columns("org/population", own=None), extra=())
+    site = root / "site"
+    info = lb_build.build(str(folder), str(site), resamples=IND_RESAMPLES, seed=0)
+    return folder, site, info
+
+
+def test_individual_track_is_validated_and_ranked_on_its_population_test_rows(individual_site):
+    from community_alignment.protocol.evaluate import population_test_rows
+
+    folder, site, info = individual_site
+    assert info["rejected"] == [] and info["entries"] == 3
+    truth = sample_truth(INDIVIDUAL)
+    n = len(truth.test.turn)
+    c = lb_validate.check_submission(str(folder / "personal.parquet"))
+    assert c.ok and np.array_equal(c.rows, np.arange(n))
+    assert np.array_equal(c.scores, _log(truth.oracle["p_country"], truth.test.data.present), equal_nan=True)
+    assert len(c.submission) > n + len(truth.validation.turn)  # the k-shot rows were read, and left out here
+    rows, scores = population_test_rows(c.submission, truth)
+    assert np.array_equal(rows, c.rows) and np.array_equal(scores, c.scores, equal_nan=True)
+    csv_rows = [r for r in csv.DictReader(io.StringIO((site / "leaderboard.csv").read_text())) if r["kind"] == "model"]
+    res = evaluate_submission(str(folder / "population.parquet"), resamples=IND_RESAMPLES, seed=0)
+    (row,) = [r for r in csv_rows if r["model"] == "org/population"]
+    assert float(row["top1"]) == pytest.approx(res.model.overall.top1_accuracy.value, abs=1e-6)
+    assert float(row["nll"]) == pytest.approx(res.model.overall.nll.value, abs=1e-5)
+    assert int(row["comparisons"]) == res.model.overall.n
+    assert [r["rank"] for r in csv_rows] == ["1", "2", "3"]
+
+
+def test_individual_columns_are_individual_block_s(individual_site):
+    """Every individual number of the table is `individual_block`'s on the same submission (the table's
+    resamples and seed); a model whose k-shot rows are another user's scores does not count."""
+    from community_alignment.protocol.submission import read_submission
+
+    folder, site, _ = individual_site
+    truth = sample_truth(INDIVIDUAL)
+    csv_rows = {r["model"]: r for r in csv.DictReader(io.StringIO((site / "leaderboard.csv").read_text()))}
+    (t,) = _page_data(site)["tables"]
+    assert (
+        t["info"]["individual"]["resamples"] == IND_RESAMPLES and t["info"]["individual"]["design"]["headline_k"] == 16
+    )
+    page = {r["model"]: (r, v) for r, v in zip(t["rows"], t["individual"]) if r["kind"] == "model"}
+    assert all(v is None for r, v in zip(t["rows"], t["individual"]) if r["kind"] != "model")
+    blocks = {}
+    for name in ("personal", "swapped", "population"):
+        sub = read_submission(str(folder / f"{name}.parquet"), extra_columns=EXTRA_COLUMNS)
+        b = blocks[name] = individual_block(sub, truth, IND_RESAMPLES, 0)
+        h = b.headline
+        curve = b.views[h["view"]][h["method"]]
+        p = curve.points[str(h["k"])]
+        row, view = page[f"org/{name}"]
+        c = csv_rows[f"org/{name}"]
+        assert (
+            (row["ind_method"], row["ind_view"], row["ind_k"])
+            == (h["method"], h["view"], 16)
+            == (
+                c["ind_method"],
+                c["ind_view"],
+                int(c["ind_k"]),
+            )
+        )
+        assert row["ind_annotators"] == p.annotators == h["annotators"]
+        assert row["ind_top1"] == pytest.approx(h["top1"]) and row["ind_top1_population"] == pytest.approx(
+            h["top1_population"]
+        )
+        assert (row["ind_top1_ci_low"], row["ind_top1_ci_high"]) == pytest.approx(
+            (p.top1.mean.ci_low, p.top1.mean.ci_high)
+        )
+        for key, gain in (("ind_gain", h["gain"]), ("ind_gain_other", h["gain_vs_random_other"])):
+            assert (row[key], row[f"{key}_ci_low"], row[f"{key}_ci_high"], row[f"{key}_p"]) == pytest.approx(
+                (gain["value"], gain["ci_low"], gain["ci_high"], gain["p"])
+            )
+            assert float(c[key]) == pytest.approx(gain["value"], abs=1e-6)
+        assert row["ind_gain_p_holm"] == pytest.approx(p.vs_population["top1"].p_holm)
+        assert row["ind_counts"] is h["counts"] and c["ind_counts"] == ("true" if h["counts"] else "false")
+        assert (row["ind_gap_closed"], row["ind_gap_closed_ci_low"], row["ind_gap_p"]) == pytest.approx(
+            (h["gap_closed"]["value"], h["gap_closed"]["ci_low"], h["gap_p"])
+        )
+        assert row["ind_oracle_individual"] == pytest.approx(h["oracle_individual"])
+        # the curve on the page: every k of the block's curve
+        assert [x["k"] for x in view["points"]] == sorted(int(k) for k in curve.points)
+        for x in view["points"]:
+            q = curve.points[str(x["k"])]
+            assert x["mean_top1"] == pytest.approx(q.top1.mean.value) and x["annotators"] == q.annotators
+            assert x["counts"] is q.counts
+            other = q.other_top1.value
+            assert x["other_top1"] == (None if other != other else pytest.approx(other))
+    assert blocks["personal"].headline["method"] == "native" and blocks["population"].headline["method"] == "adapted"
+    personal, swapped = page["org/personal"][0], page["org/swapped"][0]
+    # the perfect personalizer: above both controls, the whole gap to the individual oracle closed
+    assert personal["ind_counts"] and personal["ind_gain"] > 0 and personal["ind_gain_other"] > 0
+    assert personal["ind_gap_closed"] == pytest.approx(1.0) and personal["ind_gap_p"] < 0.05
+    # k-shot rows that are another user's: below the random-other-user control, nothing counts
+    assert not swapped["ind_counts"] and swapped["ind_gain_other"] < 0
+    assert not any(x["counts"] for x in page["org/swapped"][1]["points"])
+    md = (site / "leaderboard.md").read_text()
+    assert "**Few-shot personalization**" in md
+    (line,) = [x for x in md.splitlines() if x.startswith("| org/personal | native")]
+    assert "| yes |" in line and f"+{100 * personal['ind_gain']:.1f}" in line
+    (curve_line,) = [x for x in md.splitlines() if x.startswith("| org/swapped | ") and "other" in x]
+    assert "\\*" not in curve_line
 
 
 def test_corpus_is_big_enough(corpus):
@@ -895,7 +1146,7 @@ def _chromium():
 @pytest.mark.skipif(
     _chromium() is None and os.environ.get("CI") != "true", reason="chromium not installed (make browser)"
 )
-def test_page_in_a_real_browser(corpus, tmp_path):
+def test_page_in_a_real_browser(corpus, individual_site, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -967,6 +1218,32 @@ def test_page_in_a_real_browser(corpus, tmp_path):
         assert driver.find_element(By.ID, "smoke").is_displayed()
         os.makedirs(os.path.join(REPO_ROOT, "test-artifacts"), exist_ok=True)
         Select(driver.find_element(By.ID, "table")).select_by_index(0)
+        assert not driver.find_element(By.ID, "ind-section").is_displayed()  # track main: no individual section
         driver.save_screenshot(os.path.join(REPO_ROOT, "test-artifacts", "leaderboard.png"))
+        # track unseen_annotators: the individual headline per model and each model's k-shot curve
+        _, ind_site, _ = individual_site
+        driver.get((ind_site / "index.html").as_uri())
+        page = _page_data(ind_site)["tables"][0]
+        assert driver.find_element(By.ID, "ind-section").is_displayed()
+        assert "k = 16" in driver.find_element(By.ID, "ind-note").text
+        ind_rows = {
+            r.find_elements(By.TAG_NAME, "td")[0].text: [td.text for td in r.find_elements(By.TAG_NAME, "td")]
+            for r in driver.find_elements(By.CSS_SELECTOR, "#ind-body tr")
+        }
+        assert set(ind_rows) == {"org/personal", "org/swapped", "org/population"}
+        personal = next(r for r in page["rows"] if r["model"] == "org/personal")
+        cells = ind_rows["org/personal"]
+        assert cells[1] == "native (expected)" and cells[9] == "yes" and ind_rows["org/swapped"][9] == "no"
+        assert cells[3].startswith(f"k = 16: {100 * personal['ind_top1']:.1f} [")
+        assert cells[5].startswith(f"+{100 * personal['ind_gain']:.1f} [")
+        curves = driver.find_elements(By.CSS_SELECTOR, "#ind-curves table")
+        assert len(curves) == 3
+        first = [
+            [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in curves[0].find_elements(By.CSS_SELECTOR, "tbody tr")
+        ]
+        assert [r[0] for r in first] == [str(p["k"]) for p in page["individual"][0]["points"]]
+        assert first[0][3] == "–" and any(r[-1] == "yes" for r in first)  # k = 0 has no control; personal counts
+        driver.save_screenshot(os.path.join(REPO_ROOT, "test-artifacts", "leaderboard-individual.png"))
     finally:
         driver.quit()

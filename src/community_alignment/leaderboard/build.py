@@ -28,7 +28,7 @@ from ..metrics.contract import HEADLINE
 from ..protocol.submission import Problem
 from ..results.io import clean_json
 from ..results.report import md_escape, num, pct
-from .ranking import Table, ranked_table, smoke_table
+from .ranking import INDIVIDUAL_KEYS, Table, ranked_table, smoke_table
 from .validate import Checked, TruthCache, check_many, results_file_problems, safe_text
 
 SITE_FILES = ("index.html", "leaderboard.csv", "leaderboard.md")
@@ -64,11 +64,12 @@ COLUMNS = [
     "jsd_sets",
     "ece",
     "comparisons",
+    *INDIVIDUAL_KEYS,  # track unseen_annotators: the individual headline (empty on other tracks)
     "synthetic",
     "file",
     "sha256",
 ]
-_TRACK_ORDER = {"main": 0, "en": 1, "smoke": 2}
+_TRACK_ORDER = {"main": 0, "en": 1, "unseen_annotators": 2, "smoke": 3}
 
 
 class BuildError(ValueError):
@@ -236,6 +237,75 @@ def monoculture_sentence(m: dict | None) -> str:
     )
 
 
+def _pd(v, p) -> str:
+    """A gain with its CI and (Holm) p-value."""
+    return "–" if v is None else f"{v} (p {_p(p)})"
+
+
+def individual_markdown(t: Table) -> list[str]:
+    """The individual track's section of a table: the headline per model, then each model's k-shot
+    curve (mean top-1 per annotator [95% CI]; the random-other-user control)."""
+    models = [(r, v) for r, v in zip(t.rows, t.individual) if v is not None]
+    if not models:
+        return []
+    k = models[0][1]["headline_k"]
+    lines = [
+        f"**Few-shot personalization** (per annotator, unseen people; `individual_block`): at k = {k}, mean "
+        "top-1 per annotator [95% CI, bootstrap over annotators]; gains paired on annotators, p Holm-corrected "
+        "across the k of the curve; a gain *counts* only if significantly above both the population-only "
+        "control (k = 0) and the random-other-user control. Gap closed: share of the gap between k = 0 and "
+        "the individual oracle (synthetic sample only).",
+        "",
+        f"| model | method (view) | annotators | top-1 at k = {k} [95% CI] | k = 0 | gain vs population [95% CI] "
+        "(p Holm) | gain vs random other user [95% CI] (p Holm) | counts | gap closed [95% CI] (p) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r, v in models:
+        gap = _ci(r["ind_gap_closed"], r["ind_gap_closed_ci_low"], r["ind_gap_closed_ci_high"])
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    _md(r["model"]),
+                    f"{_md(v['method'])} ({_md(v['view'])})",
+                    "–" if r["ind_annotators"] is None else str(r["ind_annotators"]),
+                    _ci(r["ind_top1"], r["ind_top1_ci_low"], r["ind_top1_ci_high"]),
+                    pct(r["ind_top1_population"]),
+                    _pd(_diff(r["ind_gain"], r["ind_gain_ci_low"], r["ind_gain_ci_high"]), r["ind_gain_p_holm"]),
+                    _pd(
+                        _diff(r["ind_gain_other"], r["ind_gain_other_ci_low"], r["ind_gain_other_ci_high"]),
+                        r["ind_gain_other_p_holm"],
+                    ),
+                    "yes" if r["ind_counts"] else "no",
+                    gap if r["ind_gap_closed"] is None else f"{gap} (p {_p(r['ind_gap_p'])})",
+                ]
+            )
+            + " |"
+        )
+    ks = sorted({p["k"] for _, v in models for p in v["points"]})
+    lines += [
+        "",
+        "k-shot curve: mean top-1 per annotator [95% CI]; other = the random-other-user control; * = the gain counts.",
+        "",
+        "| model | " + " | ".join(f"k = {x}" for x in ks) + " |",
+        "|---|" + "---|" * len(ks),
+    ]
+    for r, v in models:
+        by_k = {p["k"]: p for p in v["points"]}
+        cells = []
+        for x in ks:
+            p = by_k.get(x)
+            if p is None:
+                cells.append("–")
+                continue
+            cell = _ci(p["mean_top1"], p["mean_top1_ci_low"], p["mean_top1_ci_high"])
+            if x:
+                cell += f"; other {pct(p['other_top1'])}" + (" \\*" if p["counts"] else "")
+            cells.append(f"{cell} (n {p['annotators']})")
+        lines.append(f"| {_md(r['model'])} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def to_markdown(tables: list[Table], rejected: list[dict], ignored: list[str]) -> str:
     lines = [
         "# Community Alignment leaderboard",
@@ -293,6 +363,8 @@ def to_markdown(tables: list[Table], rejected: list[dict], ignored: list[str]) -
                 + " |"
             )
         lines.append("")
+        if t.individual is not None:
+            lines += individual_markdown(t)
         if t.ranked:
             lines += [md_escape(monoculture_sentence(t.monoculture)), ""]
         if info["dataset"]["synthetic"]:
@@ -321,6 +393,7 @@ def page_data(tables: list[Table], rejected: list[dict], ignored: list[str]) -> 
                     "axes": t.axes,
                     "monoculture": t.monoculture,
                     "details": t.details,
+                    "individual": t.individual,
                 }
                 for t in tables
             ],

@@ -12,6 +12,15 @@ shared comparisons — all of them, in a ranked table — and the p-values of th
 Holm-corrected as one family. References (random, length, position prior and, on the sample, the
 oracles) come from the dataset alone (`protocol.references`) and are shown unranked.
 
+Track `unseen_annotators` (the individual track) is ranked the same way on its population test rows
+(`validate` keeps those: people the model never saw). Each model row also carries the individual
+headline of `protocol.individual.individual_block`, computed once per submission with the table's
+resamples and seed (`individual_view`): mean top-1 per annotator at the design's headline k with its
+CI, the paired gains over the population-only control (k = 0) and over the random-other-user control
+(CI, p, Holm p across the curve), whether the gain `counts` (significantly above both), and on the
+synthetic sample the share of the gap to the individual oracle closed (CI, p). The table keeps each
+model's k-shot curve for the page. Nothing submitted is read but the scores.
+
 Smoke tables (track `smoke`: subsampled or filtered runs): each submission is evaluated on its own
 comparisons, listed, never ranked or tested.
 
@@ -30,11 +39,14 @@ import numpy as np
 from ..metrics import contract
 from ..metrics.bootstrap import holm
 from ..metrics.contract import HEADLINE, Evaluation, headline_of
+from ..protocol.episodes import DESIGN
 from ..protocol.evaluate import scorer_temperature
+from ..protocol.individual import TRACK as INDIVIDUAL_TRACK
+from ..protocol.individual import individual_block
 from ..protocol.references import reference_inputs
 from ..protocol.submission import Problem
 from ..protocol.truth import Truth
-from ..results.types import Difference, ScorerBlock
+from ..results.types import Difference, Estimate, IndividualBlock, ScorerBlock
 from .validate import Checked, safe_text
 
 
@@ -50,6 +62,7 @@ class Table:
     axes: dict = field(default_factory=dict)
     monoculture: dict | None = None
     details: list[dict | None] = field(default_factory=list)
+    individual: list[dict | None] | None = None  # per row: the k-shot curve (track unseen_annotators only)
 
 
 def model_label(c: Checked) -> str:
@@ -188,6 +201,90 @@ def axes_view(blocks: list[ScorerBlock]) -> dict:
     return out
 
 
+INDIVIDUAL_KEYS = (
+    "ind_method",
+    "ind_view",
+    "ind_k",
+    "ind_annotators",
+    "ind_top1",
+    "ind_top1_ci_low",
+    "ind_top1_ci_high",
+    "ind_top1_population",
+    "ind_gain",
+    "ind_gain_ci_low",
+    "ind_gain_ci_high",
+    "ind_gain_p",
+    "ind_gain_p_holm",
+    "ind_gain_other",
+    "ind_gain_other_ci_low",
+    "ind_gain_other_ci_high",
+    "ind_gain_other_p",
+    "ind_gain_other_p_holm",
+    "ind_counts",
+    "ind_gap_closed",
+    "ind_gap_closed_ci_low",
+    "ind_gap_closed_ci_high",
+    "ind_gap_p",
+    "ind_oracle_individual",
+)
+
+
+def _est(prefix: str, e: Estimate) -> dict:
+    return {prefix: _f(e.value), f"{prefix}_ci_low": _f(e.ci_low), f"{prefix}_ci_high": _f(e.ci_high)}
+
+
+def _gain(prefix: str, d: Difference) -> dict:
+    return {**_est(prefix, d.difference), f"{prefix}_p": _f(d.p), f"{prefix}_p_holm": _f(d.p_holm)}
+
+
+def individual_view(block: IndividualBlock) -> tuple[dict, dict]:
+    """(the row's `ind_*` columns, the k-shot curve for the page) of one submission's individual block:
+    its headline method and view (`block.headline`), at the design's headline k. Every number is the
+    block's; a headline k that no annotator reaches leaves the columns None."""
+    h = block.headline
+    curve = block.views[h["view"]][h["method"]]
+    row = dict.fromkeys(INDIVIDUAL_KEYS)
+    row.update(ind_method=h["method"], ind_view=h["view"], ind_k=int(h["k"]), ind_counts=False)
+    point = curve.points.get(str(h["k"]))
+    if point is not None:
+        row.update(
+            ind_annotators=int(point.annotators),
+            **_est("ind_top1", point.top1.mean),
+            ind_top1_population=_f(curve.points["0"].top1.mean.value),
+            **_gain("ind_gain", point.vs_population["top1"]),
+            **_gain("ind_gain_other", point.vs_random_other["top1"]),
+            ind_counts=bool(point.counts),
+            **_est("ind_gap_closed", point.gap_closed),
+            ind_gap_p=_f(point.gap_p),
+            ind_oracle_individual=_f(point.references.get("oracle_individual", {}).get("top1")),
+        )
+    points = []
+    for k in sorted(curve.points, key=int):
+        p = curve.points[k]
+        points.append(
+            {
+                "k": int(p.k),
+                "annotators": int(p.annotators),
+                **_est("mean_top1", p.top1.mean),
+                **_est("other_top1", p.other_top1),
+                **_gain("gain", p.vs_population["top1"]),
+                **_gain("gain_other", p.vs_random_other["top1"]),
+                "counts": bool(p.counts),
+            }
+        )
+    view = {
+        "method": h["method"],
+        "view": h["view"],
+        "headline_k": int(h["k"]),
+        "description": curve.description,
+        "setting": block.setting,
+        "evaluated": block.annotators.get("evaluated"),
+        "too_few": block.annotators.get("too_few", {}).get("count"),
+        "points": points,
+    }
+    return row, view
+
+
 def _sort_key(item) -> tuple:
     label, block = item[0], item[1]
     h = headline_of(block).value
@@ -215,10 +312,15 @@ def ranked_table(
     ev = Evaluation(data, resamples, seed)
     keep = np.flatnonzero(data.informative)
     n = len(truth.test.turn)
+    individual = truth.track.name == INDIVIDUAL_TRACK
+    views: dict[str, tuple[dict, dict]] = {}
     done, failed = [], []
     for c in entries:
         try:
             block, cache = _evaluate(ev, full_scores(c, n)[keep], "model", scorer_temperature(c.submission.metadata))
+            if individual:
+                with np.errstate(all="ignore"):
+                    views[c.path] = individual_view(individual_block(c.submission, truth, resamples, seed))
         except Exception as e:
             c.problems.append(Problem("scores", f"the contract could not evaluate them: {safe_text(e, 200)}"))
             failed.append(c)
@@ -226,6 +328,9 @@ def ranked_table(
         done.append((model_label(c), block, cache, c))
     done.sort(key=_sort_key)
     rows = [model_row(c, b, truth.protocol, rels[c.path]) for _, b, _, c in done]
+    for r, (*_, c) in zip(rows, done):
+        if individual:
+            r.update(views[c.path][0])
     diffs: list[Difference | None] = []
     for i in range(len(done) - 1):
         diffs.append(ev.versus(done[i][2], done[i + 1][2]).get(HEADLINE["statistic"]))
@@ -263,6 +368,13 @@ def ranked_table(
         mono = {**view, "labels": labels}
     info = table_info(truth, ev, len(kept))
     info["fingerprint_checked_against"] = kept[0].fingerprint_source if kept else None
+    if individual:
+        info["individual"] = {
+            "design": DESIGN.to_dict(),
+            "ci": "bootstrap over annotators (paired), Holm across the k of a curve",
+            "resamples": resamples,
+            "seed": seed,
+        }
     table = Table(
         truth.protocol,
         True,
@@ -271,6 +383,7 @@ def ranked_table(
         axes_view([b for _, b, _, _ in done] + [b for _, b in refs]),
         mono,
         [details_of(c, rels[c.path]) for c in kept] + [None] * len(refs),
+        [views[c.path][1] for c in kept] + [None] * len(refs) if individual else None,
     )
     return table, failed
 

@@ -15,9 +15,13 @@ in order, and lists every problem with its location (`Problem(where, message)`):
 4. the data is what it claims: the embedded sample's fingerprint is computed from the data; the
    real data's comes from `protocol.fingerprints.KNOWN_FINGERPRINTS` or, until it is shipped, from
    `--fingerprint` (recorded as such) — never from the submission alone;
-5. `check_against_truth` on the data itself: fingerprint and protocol id, comparison ids exactly the
-   track's test ids (none missing or extra, no train/validation id, no duplicate), scores finite on
-   every present candidate and NaN on absent ones.
+5. on the data itself: fingerprint and protocol id, then the rows. Tracks `main`, `en`, `smoke`
+   (`check_against_truth`): comparison ids exactly the track's test ids (none missing or extra, no
+   train/validation id, no duplicate), no k-shot column, scores finite on every present candidate and
+   NaN on absent ones. Track `unseen_annotators` (`check_individual`, layout in
+   `protocol.individual`): population rows (k = 0) of every validation and test comparison once,
+   k-shot rows only of the sweep's k, complete and inside the episodes, no duplicate, the same score
+   rules; `rows`/`scores` are then its population test rows (what the ranking evaluates).
 
 Nothing here raises on bad input: a file that breaks a check in an unforeseen way is reported as a
 problem of that file, and the other files are still checked.
@@ -34,6 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..protocol.fingerprints import known_fingerprint
+from ..protocol.individual import EXTRA_COLUMNS
+from ..protocol.individual import TRACK as INDIVIDUAL_TRACK
 from ..protocol.submission import MAX_BYTES, Problem, Submission, SubmissionError, read_submission
 from ..protocol.truth import Truth
 
@@ -214,7 +220,7 @@ def _check(out: Checked, fingerprints: tuple[str, ...], truths: TruthCache) -> N
         out.problems += results_file_problems(out.path)
         return
     try:
-        sub = read_submission(out.path)
+        sub = read_submission(out.path, extra_columns=EXTRA_COLUMNS)
     except SubmissionError as e:
         out.problems += e.problems
         return
@@ -237,11 +243,12 @@ def _check(out: Checked, fingerprints: tuple[str, ...], truths: TruthCache) -> N
             )
         )
         return
-    from ..protocol.evaluate import check_against_truth
+    from ..protocol.evaluate import check_against_truth, check_individual
 
     out.truth = truth
+    check = check_individual if sub.track == INDIVIDUAL_TRACK else check_against_truth
     try:
-        out.rows, out.scores = check_against_truth(sub, truth)
+        out.rows, out.scores = check(sub, truth)
     except SubmissionError as e:
         out.problems += e.problems
         return

@@ -14,7 +14,7 @@ import numpy as np
 from ..metrics.contract import ScorerInput, evaluate
 from ..results.types import Results
 from ..scoring.registry import fixed_temperature
-from .individual import EXTRA_COLUMNS, individual_block
+from .individual import EXTRA_COLUMNS, check_rows, individual_block
 from .individual import TRACK as INDIVIDUAL_TRACK
 from .references import reference_inputs
 from .submission import Problem, Submission, SubmissionError, align, read_submission
@@ -80,6 +80,32 @@ def check_against_truth(sub: Submission, truth: Truth) -> tuple[np.ndarray, np.n
     return rows, scores
 
 
+def population_test_rows(sub: Submission, truth: Truth) -> tuple[np.ndarray, np.ndarray]:
+    """(truth test rows, their scores) of a track-`unseen_annotators` submission: its population rows
+    (k = 0, or every row without a k column) on the test annotators' comparisons, in truth order. The
+    validation rows and the k-shot rows are left out. Assumes the rows were checked (`check_rows`)."""
+    k = sub.extra.get("k")
+    population = np.ones(len(sub), dtype=bool) if k is None else k == 0
+    index = truth.index()
+    pos = np.array([index.get((int(c), int(t)), -1) for c, t in zip(sub.conversation_id, sub.turn)], dtype=np.int64)
+    keep = np.flatnonzero(population & (pos >= 0))
+    rows, scores = pos[keep], sub.scores[keep]
+    order = np.argsort(rows, kind="stable")
+    return rows[order], scores[order]
+
+
+def check_individual(sub: Submission, truth: Truth) -> tuple[np.ndarray, np.ndarray]:
+    """(truth test rows, aligned population scores) of a track-`unseen_annotators` submission, or
+    SubmissionError listing every problem: the split fingerprint and protocol id, then every row
+    (`individual.read_rows`: population rows of every validation and test comparison once, k-shot rows
+    complete and inside the episodes, scores finite on present candidates and NaN on absent ones)."""
+    problems = protocol_problems(sub, truth)
+    if problems:
+        raise SubmissionError(sub.path, problems)
+    check_rows(sub, truth)
+    return population_test_rows(sub, truth)
+
+
 def _contract_results(
     sub: Submission, truth: Truth, rows: np.ndarray, scores: np.ndarray, resamples: int, seed: int
 ) -> Results:
@@ -129,14 +155,7 @@ def evaluate_individual(
     if problems:
         raise SubmissionError(sub.path, problems)
     block = individual_block(sub, truth, resamples, seed)  # validates every row (raises SubmissionError)
-    k = sub.extra.get("k")
-    population = np.ones(len(sub), dtype=bool) if k is None else k == 0
-    index = truth.index()
-    pos = np.array([index.get((int(c), int(t)), -1) for c, t in zip(sub.conversation_id, sub.turn)])
-    keep = np.flatnonzero(population & (pos >= 0))
-    rows, scores = pos[keep], sub.scores[keep]
-    order = np.argsort(rows, kind="stable")
-    rows, scores = rows[order], scores[order]
+    rows, scores = population_test_rows(sub, truth)
     results = _contract_results(sub, truth, rows, scores, resamples, seed)
     results.extras["individual"] = block
     results.wall_time_s = round(time.time() - t0, 2)

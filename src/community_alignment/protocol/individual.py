@@ -255,6 +255,18 @@ def read_rows(sub: Submission, truth: Truth, episodes: Episodes, fit: SplitTruth
     return SubmissionRows(pop_scores[1] if fit is not None else None, pop_scores[0], native)
 
 
+def episodes_of(split: SplitTruth, design: EpisodeDesign = DESIGN) -> Episodes:
+    """The fixed episodes of a split's annotators (protocol.episodes)."""
+    return build_episodes(split.conversation_id, split.turn, split.data.annotators, split.data.informative, design)
+
+
+def check_rows(sub: Submission, truth: Truth, design: EpisodeDesign = DESIGN) -> SubmissionRows:
+    """`read_rows` against the truth's own episodes: on track `unseen_annotators` the population rows
+    cover the validation and test annotators, on any other track the test annotators only."""
+    fit = truth.validation if truth.track.name == TRACK else None
+    return read_rows(sub, truth, episodes_of(truth.test, design), fit)
+
+
 # --- the adaptation ---------------------------------------------------------------------------
 
 
@@ -734,7 +746,7 @@ def individual_block(
     unseen view (tuned on validation annotators), on a track-`main` one the seen view (cross-fitted)."""
     unseen = truth.track.name == TRACK
     split = truth.test
-    episodes = build_episodes(split.conversation_id, split.turn, split.data.annotators, split.data.informative, design)
+    episodes = episodes_of(split, design)
     fit_split = truth.validation if unseen else None
     rows = read_rows(sub, truth, episodes, fit_split)
     temperature, tuning_t = _native_temperature(sub, rows, fit_split, split)
@@ -742,7 +754,7 @@ def individual_block(
     adapt_of: dict[int, Adaptation] = {}
     if unseen:
         v = truth.validation
-        fit_eps = build_episodes(v.conversation_id, v.turn, v.data.annotators, v.data.informative, design)
+        fit_eps = episodes_of(v, design)
         ad, rec = fit_adaptation(v, rows.fit, fit_eps, fit_eps.at(0))
         rec["fitted_on"] = "validation annotators (support pools: pooled fit; query sets: λ)"
         rec["validation_annotators"] = fit_eps.summary()
@@ -830,6 +842,8 @@ __all__ = [
     "TRACK",
     "Adaptation",
     "SubmissionRows",
+    "check_rows",
+    "episodes_of",
     "fit_adaptation",
     "individual_block",
     "read_rows",
