@@ -33,8 +33,9 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# Two workers (the 2-core budget), one test file per worker so module fixtures are built once.
 test: lint browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 2 --dist loadfile
 
 test-fast: lint
 	$(BIN)/python -m pytest -q -m "not slow"

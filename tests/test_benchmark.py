@@ -14,7 +14,9 @@ from community_alignment.protocol.submission import read_submission
 from community_alignment.results.io import schema_errors
 
 TRAIN = os.path.join(REPO_ROOT, "benchmarks", "train.py")
-SMALL = [
+SMALL = [  # the plumbing at 128 tokens (the default 384 is checked by the argument tests)
+    "--max_length",
+    "128",
     "--max_train_pairs",
     "48",
     "--max_eval_comparisons",
@@ -52,7 +54,7 @@ def test_train_writes_a_complete_run(reward_run):
     sub = read_submission(str(run / "submission.parquet"))
     m = sub.metadata["model"]
     assert m["name"] == "local/r" and m["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
-    assert m["method"] == "reward" and m["max_length"] == 384 and len(m["weights_sha256"]) == 64
+    assert m["method"] == "reward" and m["max_length"] == 128 and len(m["weights_sha256"]) == 64
     assert len(sub) == 80 and results["protocol"]["track"] == "smoke" and not results["protocol"]["ranked"]
     t = sub.metadata["truncation"]
     assert t["candidates"] == int(np.isfinite(sub.scores).sum()) and 0 < t["candidates_whole"] <= t["candidates"]
@@ -97,6 +99,8 @@ def test_score_an_existing_model_reproduces_the_trained_runs_scores(reward_run, 
             str(run / "model"),
             "--max-eval-comparisons",
             "80",
+            "--max-length",
+            "128",
             "--bootstrap-resamples",
             "50",
             "--runs-dir",
@@ -265,42 +269,31 @@ def test_bad_arguments_are_rejected():
 
 
 @pytest.mark.slow
-def test_pluralism_country_conditioning_beats_pooled_on_the_english_worst_country(tmp_path):
-    """The sample's groups disagree: on English (US and India-en annotators, where the text does not
-    reveal the country and only the profile can), a country-conditioned reward model must beat the
-    pooled one on worst-country top-1 — judged by the paired CI (two-way bootstrap), not a margin."""
+def test_the_pluralism_script_runs_its_arms_and_writes_the_paired_report(tmp_path):
+    """`benchmarks/pluralism.py` end to end on a smoke budget (the plumbing, not the claim: at this size
+    nothing is learnt; the experiment's measured result is in docs/benchmark.md): a pooled and a placebo
+    arm (country profiles shuffled across annotators) trained and scored on the same comparisons, one
+    paired report. The placebo run records its seed and differs from the pooled one."""
+    args = ["--arms", "pooled", "placebo", "--seeds", "0", "--report_resamples", "100", "--runs_dir", str(tmp_path)]
+    args += ["--max_train_pairs", "24", "--max_length", "64", "--max_eval_comparisons", "120"]
+    args += ["--bootstrap_resamples", "20"]
     res = _run(
-        [
-            sys.executable,
-            os.path.join(REPO_ROOT, "benchmarks", "pluralism.py"),
-            "--arms",
-            "pooled",
-            "country",
-            "--seeds",
-            "0",
-            "--report_resamples",
-            "500",
-            "--runs_dir",
-            str(tmp_path),
-            "--track",
-            "en",
-            "--languages",
-            "en",
-            "--max_train_pairs",
-            "600",
-            "--max_length",
-            "256",
-            "--bootstrap_resamples",
-            "50",
-        ],
+        [sys.executable, os.path.join(REPO_ROOT, "benchmarks", "pluralism.py"), *args],
         cwd=tmp_path,
         env={"HF_HOME": str(tmp_path / "home"), "HF_DATASETS_CACHE": str(tmp_path / "cache")},
-        timeout=1500,
     )
     out = json.loads((tmp_path / "pluralism" / "pluralism.json").read_text())
-    assert out["protocol"].startswith("ca-v2/en/sample/")
-    worst = out["contrasts"]["country − pooled"]["worst"]
-    assert worst["ci_low"] > 0, worst  # the 95% CI of the paired difference excludes 0
+    assert out["protocol"].startswith("ca-v2/smoke/sample/")
+    c = out["contrasts"]["placebo − pooled"]
+    assert c["overall"]["seeds"] == 1 and len(c["overall"]["per_seed"]) == 1 and "worst" in c
+    placebo = read_submission(str(tmp_path / "pluralism_placebo_s0" / "submission.parquet"))
+    pooled = read_submission(str(tmp_path / "pluralism_pooled_s0" / "submission.parquet"))
+    assert (
+        placebo.metadata["training"]["placebo_seed"] == 12345 and placebo.metadata["model"]["conditioning"] == "country"
+    )
+    assert (placebo.conversation_id == pooled.conversation_id).all() and not np.allclose(
+        placebo.scores, pooled.scores, equal_nan=True
+    )
     report = (tmp_path / "pluralism" / "report.md").read_text()
-    assert "## Conclusion" in report and "oracle_language" in report
-    assert "worst-country top-1" in res.stdout
+    assert "## Conclusion" in report and "placebo − pooled" in report
+    assert "wrote" in res.stdout

@@ -491,6 +491,7 @@ class _Stats:
 
     def difference(self, a: np.ndarray, b: np.ndarray, w: np.ndarray | None) -> Difference:
         d = a - b
+        d[np.abs(d) < 1e-12] = 0.0  # equal arrays computed in another order: no difference, not ±1e-16
         ok = np.isfinite(d)
         if not ok.any():
             return Difference(Estimate(NAN), NAN, NAN, False)
