@@ -250,7 +250,7 @@ def individual_view(block: IndividualBlock) -> tuple[dict, dict]:
         row.update(
             ind_annotators=int(point.annotators),
             **_est("ind_top1", point.top1.mean),
-            ind_top1_population=_f(curve.points["0"].top1.mean.value),
+            ind_top1_population=_f(h["top1_population"]),  # k = 0 on the same annotators
             **_gain("ind_gain", point.vs_population["top1"]),
             **_gain("ind_gain_other", point.vs_random_other["top1"]),
             ind_counts=bool(point.counts),

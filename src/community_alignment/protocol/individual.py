@@ -803,11 +803,11 @@ def individual_block(
         "available": hp is not None,
     }
     if hp is not None:
-        zero = views[head_view][head_method].points["0"]
         headline.update(
             annotators=hp.annotators,
             top1=hp.top1.mean.value,
-            top1_population=zero.top1.mean.value,
+            # k = 0 on the same annotators as at k (those reaching k): the paired gain's baseline
+            top1_population=hp.top1.mean.value - hp.vs_population["top1"].difference.value,
             gain=_diff_dict(hp.vs_population["top1"]),
             gain_vs_random_other=_diff_dict(hp.vs_random_other["top1"]),
             counts=hp.counts,
