@@ -6,6 +6,7 @@ import os
 
 import datasets
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 from conftest import REPO_ROOT, make_row, write_csv
 
@@ -70,6 +71,42 @@ def test_group_rows_are_the_pairwise_rows(prepared):
     expected = pw[pw.assigned_lang == code].reset_index(drop=True)
     assert fr.comparison_id.tolist() == expected.comparison_id.tolist()
     assert fr.rejected_index.tolist() == expected.rejected_index.tolist()
+
+
+def _group_filter(pairwise, axis: str, split_name: str):
+    from community_alignment.data.builder import _group_value
+    from community_alignment.data.expand import GROUP_AXES
+
+    table = pairwise.data.table
+    return table.filter(pc.equal(table[GROUP_AXES[axis]], _group_value(axis, split_name)))
+
+
+def test_every_group_split_is_a_filter_of_pairwise(prepared):
+    """Every split of every group config equals the pairwise table of its source split filtered to the
+    group: same rows, same order, same values and schema."""
+    for split in ("train", "validation", "test"):
+        for axis in ("country", "language", "turn"):
+            name = f"by_{axis}" if split == "train" else f"by_{axis}_{split}"
+            for g, ds in prepared[name].items():
+                expected = _group_filter(prepared["pairwise"][split], axis, g)
+                assert ds.data.table.equals(expected, check_metadata=True), (name, g)
+                assert ds.features == prepared["pairwise"][split].features
+
+
+def test_group_splits_across_filter_windows(tmp_path, monkeypatch):
+    """Groups written one record batch per filter window (many windows, files of several batches) are
+    still the pairwise rows of the group in file order."""
+    from community_alignment.data import builder
+
+    monkeypatch.setattr(builder, "DERIVED_WINDOW", 1)
+    b = CommunityAlignment(config_name="pairwise", source="sample", cache_dir=str(tmp_path))
+    b.download_and_prepare()
+    pairwise = b.as_dataset()["train"]
+    assert pairwise.data.table["turn"].num_chunks > 10
+    d = CommunityAlignment(config_name="by_turn", source="sample", cache_dir=str(tmp_path))
+    d.download_and_prepare()
+    for g, ds in d.as_dataset().items():
+        assert ds.data.table.equals(_group_filter(pairwise, "turn", g), check_metadata=True), g
 
 
 def test_source_split_is_a_named_config_not_an_option(tmp_path):

@@ -52,6 +52,8 @@ _SYNTHETIC_WARNING = (
 )
 META_MARKER = "\n\ncommunity_alignment_meta: "
 CHUNK_ROWS = 2048  # conversations expanded at a time (bounds the transient memory of pairs)
+#: Record batches of a prepared `pairwise` file filtered at a time into a group split (≈ 32k pairs).
+DERIVED_WINDOW = 32
 #: The cache folder name, hence the bare name `load_dataset("community_alignment")` finds.
 DATASET_NAME = "community_alignment"
 
@@ -335,21 +337,33 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
                 yield _key(0, batch_id), self._cast(out)
 
     def _generate_derived(self, split: str, group: int | None) -> Iterator:
-        """Stream the prepared pairwise Arrow files of `split` batch by batch (bounded memory)."""
+        """Stream the prepared pairwise Arrow files of `split` (memory-mapped, bounded memory).
+
+        A group split is filtered DERIVED_WINDOW record batches at a time (one C++ filter per window, and
+        one contiguous table per window, so the written record batches are full-sized, not the group's
+        share of each source batch); the last-turn cut streams batch by batch (its other columns are
+        written zero-copy from the map).
+        """
         cfg = self.config
         column = expand.GROUP_AXES[cfg.group_axis] if cfg.kind == "groups" else None
         for file_id, entry in enumerate(self._pairwise[split].cache_files):
-            # memory-mapped: a group pass copies only its own rows (a split is read once per group)
             with pa.memory_map(entry["filename"]) as f:
-                for batch_id, batch in enumerate(pa.ipc.open_stream(f)):
-                    if column is not None:
-                        batch = batch.filter(
-                            pc.equal(batch.column(column), pa.scalar(group, batch.schema.field(column).type))
-                        )
-                    else:
+                reader = pa.ipc.open_stream(f)
+                if column is None:
+                    for batch_id, batch in enumerate(reader):
                         batch = _keep_context_turns(batch, cfg.context_turns)
-                    if batch.num_rows:
-                        yield _key(file_id, batch_id), pa.Table.from_batches([batch])
+                        if batch.num_rows:
+                            yield _key(file_id, batch_id), pa.Table.from_batches([batch])
+                    continue
+                value = pa.scalar(group, reader.schema.field(column).type)
+                window: list[pa.RecordBatch] = []
+                for batch_id, batch in enumerate(reader):
+                    window.append(batch)
+                    if len(window) == DERIVED_WINDOW:
+                        yield from _group_rows(window, column, value, _key(file_id, batch_id))
+                        window = []
+                if window:
+                    yield from _group_rows(window, column, value, _key(file_id, batch_id))
 
     def _cast(self, out: pa.Table) -> pa.Table:
         target = self.info.features
@@ -379,6 +393,14 @@ def _group_value(axis: str, split_name: str) -> int:
         return int(split_name.split("_")[1])
     names = schema.COUNTRIES if axis == "country" else schema.LANGUAGES
     return list(names).index(split_name.replace("_", " "))
+
+
+def _group_rows(window: list[pa.RecordBatch], column: str, value: pa.Scalar, key) -> Iterator:
+    """The rows of `window` whose `column` equals `value`, as one contiguous table (file order)."""
+    table = pa.Table.from_batches(window)
+    rows = table.filter(pc.equal(table[column], value))
+    if rows.num_rows:
+        yield key, rows.combine_chunks()
 
 
 def _keep_context_turns(batch: pa.RecordBatch, turns: int) -> pa.RecordBatch:

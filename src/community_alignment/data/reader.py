@@ -289,16 +289,21 @@ def _clean_text(col: pa.ChunkedArray, counts: dict[str, int]) -> pa.ChunkedArray
     counts["empty_string_literal_cells"] += int(pc.sum(literal).as_py() or 0)
     eot = pc.fill_null(pc.match_substring(col, END_OF_TEXT), False)
     n_eot = int(pc.sum(eot).as_py() or 0)
-    if n_eot:
-        counts["end_of_text_cells"] += n_eot
-        col = pc.replace_substring(col, END_OF_TEXT, "")
-    col = pc.if_else(literal, pa.scalar(None, pa.large_string()), col)
+    null = pa.scalar(None, pa.large_string())
+    if not n_eot:  # the common case: one trimmed copy, one null-out (a literal cell is never blank)
+        blank = pc.fill_null(pc.equal(stripped, ""), False)
+        n_blank = int(pc.sum(blank).as_py() or 0)
+        counts["blank_cells"] += n_blank
+        if n_blank or pc.any(literal).as_py():
+            col = pc.if_else(pc.or_(literal, blank), null, col)
+        return col
+    counts["end_of_text_cells"] += n_eot
+    col = pc.replace_substring(col, END_OF_TEXT, "")
+    col = pc.if_else(literal, null, col)
     blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), False)
     counts["blank_cells"] += int(pc.sum(blank).as_py() or 0)
-    col = pc.if_else(blank, pa.scalar(None, pa.large_string()), col)
-    if n_eot:
-        col = pc.utf8_rtrim_whitespace(col)
-    return col
+    col = pc.if_else(blank, null, col)
+    return pc.utf8_rtrim_whitespace(col)
 
 
 def read_conversations(path: str) -> tuple[pa.Table, ReadReport]:
