@@ -165,13 +165,15 @@ def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tupl
         batches, schema_ = table.to_batches(), table.schema
         del table
         parts: dict[str, list] = {s: [] for s in splits.SPLITS}
+        pool = pa.default_memory_pool()
         while batches:
             batch = batches.pop()
             for s in splits.SPLITS:
                 part = batch.filter(pc.equal(batch.column("split"), s))
                 if part.num_rows:
                     parts[s].append(part)
-            del batch
+            del batch, part
+            pool.release_unused()  # the freed batch goes back to the system before the next copy
         table = pa.Table.from_batches([b for s in splits.SPLITS for b in reversed(parts[s])], schema=schema_)
         del parts
         summary = expand.summarize(table)
@@ -323,6 +325,7 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
         counts = meta["per_split"]["conversations"]
         first = sum(counts.get(s, 0) for s in splits.SPLITS[: splits.SPLITS.index(split)])
         n = counts.get(split, 0)
+        pool = pa.default_memory_pool()
         for batch_id, start in enumerate(range(0, n, CHUNK_ROWS)):
             chunk = table.slice(first + start, min(CHUNK_ROWS, n - start))
             if cfg.kind == "conversations":
@@ -335,6 +338,8 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
                     out, _ = expand.pairs(out)
             if out.num_rows:
                 yield _key(0, batch_id), self._cast(out)
+            del out
+            pool.release_unused()  # the chunk's expansion temporaries: not held between chunks
 
     def _generate_derived(self, split: str, group: int | None) -> Iterator:
         """Stream the prepared pairwise Arrow files of `split` (memory-mapped, bounded memory).
