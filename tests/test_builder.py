@@ -109,6 +109,38 @@ def test_group_splits_across_filter_windows(tmp_path, monkeypatch):
         assert ds.data.table.equals(_group_filter(pairwise, "turn", g), check_metadata=True), g
 
 
+def test_chunked_expansion_on_a_worker_thread_keeps_rows_and_order(tmp_path, monkeypatch):
+    """Many small chunks expanded ahead on the worker thread give the same tables as expanding them one
+    after the other, and an error in a later chunk surfaces from the build (not lost on the thread)."""
+    from community_alignment.data import builder, expand
+
+    monkeypatch.setattr(builder, "CHUNK_ROWS", 97)
+    tables = {}
+    for depth in (0, 3):
+        monkeypatch.setattr(builder, "PREFETCH", depth)
+        for name in ("comparisons", "pairwise"):
+            b = CommunityAlignment(config_name=name, source="sample", cache_dir=str(tmp_path / f"{name}{depth}"))
+            b.download_and_prepare()
+            for split, ds in b.as_dataset().items():
+                assert split != "train" or ds.data.table["turn"].num_chunks > 10, name
+                tables.setdefault((name, split), []).append(ds.data.table)
+    for key, (one_by_one, ahead) in tables.items():
+        assert ahead.equals(one_by_one), key
+    calls, real_pairs = [], expand.pairs
+
+    def fail_on_the_fifth(comps):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("chunk five broke")
+        return real_pairs(comps)
+
+    monkeypatch.setattr(expand, "pairs", fail_on_the_fifth)
+    b = CommunityAlignment(config_name="pairwise", source="sample", cache_dir=str(tmp_path / "broken"))
+    with pytest.raises(datasets.exceptions.DatasetGenerationError) as err:
+        b.download_and_prepare()
+    assert "chunk five broke" in repr(err.value.__cause__)
+
+
 def test_source_split_is_a_named_config_not_an_option(tmp_path):
     with pytest.raises(ValueError, match="source_split cannot be changed on config 'by_turn'.*by_turn_test"):
         CommunityAlignment(config_name="by_turn", source="sample", source_split="test", cache_dir=str(tmp_path))

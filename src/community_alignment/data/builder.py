@@ -20,7 +20,9 @@ import hashlib
 import json
 import logging
 import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import datasets
@@ -54,6 +56,8 @@ META_MARKER = "\n\ncommunity_alignment_meta: "
 CHUNK_ROWS = 2048  # conversations expanded at a time (bounds the transient memory of pairs)
 #: Record batches of a prepared `pairwise` file filtered at a time into a group split (≈ 32k pairs).
 DERIVED_WINDOW = 32
+#: Chunks expanded ahead on a worker thread while the current one is written.
+PREFETCH = 2
 #: The cache folder name, hence the bare name `load_dataset("community_alignment")` finds.
 DATASET_NAME = "community_alignment"
 
@@ -325,19 +329,21 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
         counts = meta["per_split"]["conversations"]
         first = sum(counts.get(s, 0) for s in splits.SPLITS[: splits.SPLITS.index(split)])
         n = counts.get(split, 0)
-        pool = pa.default_memory_pool()
-        for batch_id, start in enumerate(range(0, n, CHUNK_ROWS)):
+
+        def rows_of(start: int) -> pa.Table | None:
             chunk = table.slice(first + start, min(CHUNK_ROWS, n - start))
             if cfg.kind == "conversations":
-                out = chunk.select(schema.COLUMNS_V11)
-            else:
-                out, _ = expand.comparisons(chunk)
-                if out is None:
-                    continue
-                if cfg.kind != "comparisons":
-                    out, _ = expand.pairs(out)
-            if out.num_rows:
-                yield _key(0, batch_id), self._cast(out)
+                return self._cast(chunk.select(schema.COLUMNS_V11))
+            out, _ = expand.comparisons(chunk)
+            if out is not None and cfg.kind != "comparisons":
+                out, _ = expand.pairs(out)
+            return self._cast(out) if out is not None and out.num_rows else None
+
+        pool = pa.default_memory_pool()
+        # the next chunks are expanded on a worker thread while datasets writes this one (both cores)
+        for batch_id, out in enumerate(_prefetched(rows_of, range(0, n, CHUNK_ROWS), PREFETCH)):
+            if out is not None:
+                yield _key(0, batch_id), out
             del out
             pool.release_unused()  # the chunk's expansion temporaries: not held between chunks
 
@@ -346,29 +352,32 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
 
         A group split is filtered DERIVED_WINDOW record batches at a time (one C++ filter per window, and
         one contiguous table per window, so the written record batches are full-sized, not the group's
-        share of each source batch); the last-turn cut streams batch by batch (its other columns are
-        written zero-copy from the map).
+        share of each source batch); the last-turn cut goes batch by batch (its other columns are written
+        zero-copy from the map). Either runs PREFETCH windows ahead on a worker thread while datasets
+        writes the current one.
         """
         cfg = self.config
-        column = expand.GROUP_AXES[cfg.group_axis] if cfg.kind == "groups" else None
-        for file_id, entry in enumerate(self._pairwise[split].cache_files):
-            with pa.memory_map(entry["filename"]) as f:
-                reader = pa.ipc.open_stream(f)
-                if column is None:
-                    for batch_id, batch in enumerate(reader):
-                        batch = _keep_context_turns(batch, cfg.context_turns)
-                        if batch.num_rows:
-                            yield _key(file_id, batch_id), pa.Table.from_batches([batch])
-                    continue
-                value = pa.scalar(group, reader.schema.field(column).type)
-                window: list[pa.RecordBatch] = []
-                for batch_id, batch in enumerate(reader):
-                    window.append(batch)
-                    if len(window) == DERIVED_WINDOW:
-                        yield from _group_rows(window, column, value, _key(file_id, batch_id))
-                        window = []
-                if window:
-                    yield from _group_rows(window, column, value, _key(file_id, batch_id))
+        if cfg.kind == "groups":
+            column = expand.GROUP_AXES[cfg.group_axis]
+            value = pa.scalar(group, self._pairwise[split].data.schema.field(column).type)
+            size = DERIVED_WINDOW
+
+            def rows_of(window: list[pa.RecordBatch]) -> pa.Table:
+                table = pa.Table.from_batches(window)
+                return table.filter(pc.equal(table[column], value)).combine_chunks()
+        else:
+            size = 1
+
+            def rows_of(window: list[pa.RecordBatch]) -> pa.Table:
+                return pa.Table.from_batches([_keep_context_turns(window[0], cfg.context_turns)])
+
+        def keyed(item: tuple) -> tuple:
+            return item[0], rows_of(item[1])
+
+        windows = _windows(self._pairwise[split].cache_files, size)
+        for key, out in _prefetched(keyed, windows, PREFETCH):
+            if out.num_rows:
+                yield key, out
 
     def _cast(self, out: pa.Table) -> pa.Table:
         target = self.info.features
@@ -400,12 +409,31 @@ def _group_value(axis: str, split_name: str) -> int:
     return list(names).index(split_name.replace("_", " "))
 
 
-def _group_rows(window: list[pa.RecordBatch], column: str, value: pa.Scalar, key) -> Iterator:
-    """The rows of `window` whose `column` equals `value`, as one contiguous table (file order)."""
-    table = pa.Table.from_batches(window)
-    rows = table.filter(pc.equal(table[column], value))
-    if rows.num_rows:
-        yield key, rows.combine_chunks()
+def _prefetched(fn, items, depth: int) -> Iterator:
+    """`fn(item)` for each item, in order, with up to `depth` next items computed on a worker thread
+    meanwhile (pyarrow's kernels release the GIL). An error is raised where its item is reached."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) > depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _windows(cache_files: list[dict], size: int) -> Iterator[tuple]:
+    """(key, up to `size` record batches) of the Arrow stream files in order, memory-mapped (a map stays
+    valid while a batch from it is alive, so a window can outlive its file's turn)."""
+    for file_id, entry in enumerate(cache_files):
+        window: list[pa.RecordBatch] = []
+        for batch_id, batch in enumerate(pa.ipc.open_stream(pa.memory_map(entry["filename"]))):
+            window.append(batch)
+            if len(window) == size:
+                yield _key(file_id, batch_id), window
+                window = []
+        if window:
+            yield _key(file_id, batch_id), window
 
 
 def _keep_context_turns(batch: pa.RecordBatch, turns: int) -> pa.RecordBatch:
