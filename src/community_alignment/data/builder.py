@@ -57,7 +57,7 @@ CHUNK_ROWS = 2048  # conversations expanded at a time (bounds the transient memo
 #: Record batches of a prepared `pairwise` file filtered at a time into a group split (≈ 32k pairs).
 DERIVED_WINDOW = 32
 #: Chunks expanded ahead on a worker thread while the current one is written.
-PREFETCH = 2
+PREFETCH = 1
 #: The cache folder name, hence the bare name `load_dataset("community_alignment")` finds.
 DATASET_NAME = "community_alignment"
 
@@ -412,10 +412,16 @@ def _group_value(axis: str, split_name: str) -> int:
 def _prefetched(fn, items, depth: int) -> Iterator:
     """`fn(item)` for each item, in order, with up to `depth` next items computed on a worker thread
     meanwhile (pyarrow's kernels release the GIL). An error is raised where its item is reached."""
+
+    def run(item):
+        out = fn(item)
+        pa.default_memory_pool().release_unused()  # the worker's own heap: its temporaries go back
+        return out
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending: deque = deque()
         for item in items:
-            pending.append(pool.submit(fn, item))
+            pending.append(pool.submit(run, item))
             if len(pending) > depth:
                 yield pending.popleft().result()
         while pending:
