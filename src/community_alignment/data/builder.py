@@ -337,7 +337,9 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
             out, _ = expand.comparisons(chunk)
             if out is not None and cfg.kind != "comparisons":
                 out, _ = expand.pairs(out)
-            return self._cast(out) if out is not None and out.num_rows else None
+            out = self._cast(out) if out is not None and out.num_rows else None
+            pa.default_memory_pool().release_unused()  # this thread's heap: the expansion temporaries
+            return out
 
         pool = pa.default_memory_pool()
         # the next chunks are expanded on a worker thread while datasets writes this one (both cores)
@@ -413,15 +415,10 @@ def _prefetched(fn, items, depth: int) -> Iterator:
     """`fn(item)` for each item, in order, with up to `depth` next items computed on a worker thread
     meanwhile (pyarrow's kernels release the GIL). An error is raised where its item is reached."""
 
-    def run(item):
-        out = fn(item)
-        pa.default_memory_pool().release_unused()  # the worker's own heap: its temporaries go back
-        return out
-
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending: deque = deque()
         for item in items:
-            pending.append(pool.submit(run, item))
+            pending.append(pool.submit(fn, item))
             if len(pending) > depth:
                 yield pending.popleft().result()
         while pending:
