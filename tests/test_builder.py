@@ -6,6 +6,7 @@ import os
 
 import datasets
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 from conftest import REPO_ROOT, make_row, write_csv
 
@@ -70,6 +71,74 @@ def test_group_rows_are_the_pairwise_rows(prepared):
     expected = pw[pw.assigned_lang == code].reset_index(drop=True)
     assert fr.comparison_id.tolist() == expected.comparison_id.tolist()
     assert fr.rejected_index.tolist() == expected.rejected_index.tolist()
+
+
+def _group_filter(pairwise, axis: str, split_name: str):
+    from community_alignment.data.builder import _group_value
+    from community_alignment.data.expand import GROUP_AXES
+
+    table = pairwise.data.table
+    return table.filter(pc.equal(table[GROUP_AXES[axis]], _group_value(axis, split_name)))
+
+
+def test_every_group_split_is_a_filter_of_pairwise(prepared):
+    """Every split of every group config equals the pairwise table of its source split filtered to the
+    group: same rows, same order, same values and schema."""
+    for split in ("train", "validation", "test"):
+        for axis in ("country", "language", "turn"):
+            name = f"by_{axis}" if split == "train" else f"by_{axis}_{split}"
+            for g, ds in prepared[name].items():
+                expected = _group_filter(prepared["pairwise"][split], axis, g)
+                assert ds.data.table.equals(expected, check_metadata=True), (name, g)
+                assert ds.features == prepared["pairwise"][split].features
+
+
+def test_group_splits_across_filter_windows(tmp_path, monkeypatch):
+    """Groups written one record batch per filter window (many windows, files of several batches) are
+    still the pairwise rows of the group in file order."""
+    from community_alignment.data import builder
+
+    monkeypatch.setattr(builder, "DERIVED_WINDOW", 1)
+    b = CommunityAlignment(config_name="pairwise", source="sample", cache_dir=str(tmp_path))
+    b.download_and_prepare()
+    pairwise = b.as_dataset()["train"]
+    assert pairwise.data.table["turn"].num_chunks > 10
+    d = CommunityAlignment(config_name="by_turn", source="sample", cache_dir=str(tmp_path))
+    d.download_and_prepare()
+    for g, ds in d.as_dataset().items():
+        assert ds.data.table.equals(_group_filter(pairwise, "turn", g), check_metadata=True), g
+
+
+def test_chunked_expansion_on_a_worker_thread_keeps_rows_and_order(tmp_path, monkeypatch):
+    """Many small chunks expanded ahead on the worker thread give the same tables as expanding them one
+    after the other, and an error in a later chunk surfaces from the build (not lost on the thread)."""
+    from community_alignment.data import builder, expand
+
+    monkeypatch.setattr(builder, "CHUNK_ROWS", 97)
+    tables = {}
+    for depth in (0, 3):
+        monkeypatch.setattr(builder, "PREFETCH", depth)
+        for name in ("comparisons", "pairwise"):
+            b = CommunityAlignment(config_name=name, source="sample", cache_dir=str(tmp_path / f"{name}{depth}"))
+            b.download_and_prepare()
+            for split, ds in b.as_dataset().items():
+                assert split != "train" or ds.data.table["turn"].num_chunks > 10, name
+                tables.setdefault((name, split), []).append(ds.data.table)
+    for key, (one_by_one, ahead) in tables.items():
+        assert ahead.equals(one_by_one), key
+    calls, real_pairs = [], expand.pairs
+
+    def fail_on_the_fifth(comps):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("chunk five broke")
+        return real_pairs(comps)
+
+    monkeypatch.setattr(expand, "pairs", fail_on_the_fifth)
+    b = CommunityAlignment(config_name="pairwise", source="sample", cache_dir=str(tmp_path / "broken"))
+    with pytest.raises(datasets.exceptions.DatasetGenerationError) as err:
+        b.download_and_prepare()
+    assert "chunk five broke" in repr(err.value.__cause__)
 
 
 def test_source_split_is_a_named_config_not_an_option(tmp_path):

@@ -154,6 +154,22 @@ def test_cleaning_policy_is_counted(tmp_path):
     assert table["first_turn_feedback"][2].as_py() is None
 
 
+def test_text_cleaning_with_and_without_end_of_text_markers():
+    """Both paths of the cleaner (a column with no <|end_of_text|>, and one with some) null out the same
+    cells: the literal (any surrounding white space), blank and white-space-only cells; the rest is kept."""
+    from community_alignment.data.reader import _clean_text
+
+    cells = [" EMPTY STRING ", "EMPTY STRING", "  ", "\u3000\t", "", None, " kept ", "EMPTY STRING!", "x"]
+    expected = [None, None, None, None, None, None, " kept ", "EMPTY STRING!", "x"]
+    for marker in ("", "<|end_of_text|>"):
+        counts = {"empty_string_literal_cells": 0, "end_of_text_cells": 0, "blank_cells": 0}
+        col = pa.chunked_array([pa.array([*cells, "y" + marker], pa.large_string())])
+        out = _clean_text(col, counts).to_pylist()
+        kept = expected[:6] + ([" kept", "EMPTY STRING!", "x"] if marker else expected[6:])  # right-trimmed
+        assert out == [*kept, "y"], marker
+        assert counts == {"empty_string_literal_cells": 2, "end_of_text_cells": int(bool(marker)), "blank_cells": 3}
+
+
 def test_duplicate_conversation_ids_are_dropped_and_counted(tmp_path):
     rows = _rows()
     rows.append(make_row(1, n_turns=3))

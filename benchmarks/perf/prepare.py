@@ -10,7 +10,8 @@ Measures, in one run and each in a fresh subprocess (so peak RSS is per step):
   ours      `prepare` of every config (one process, as `prepare --all`): bytes written per config
   ours-core the read + clean + split + count step shared by all configs, and the pairwise config alone
   reload    `as_dataset()` of the prepared pairwise cache in a fresh process
-and prints times, ratios against the floors, bytes per config and peak RSS against the file size.
+and prints wall and CPU seconds (all threads), ratios against the floors, bytes per config, peak RSS
+against the file size and the load average (other jobs on the cores stretch wall times unevenly).
 Goals (issue 11): pairwise ≤ 1.5× its floor, all configs ≤ 2× theirs, peak RSS ≤ 1.5× the file.
 
     community-alignment make-sample --out /tmp/x.csv.gz --n-conversations 90256
@@ -37,22 +38,24 @@ CACHE = os.path.join(ROOT, ".cache", "perf")
 STEP = r"""
 import json, resource, sys, time
 step, path, cache, extra = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 if step == "write":
     import os, pyarrow as pa
-    rows, t0 = 0, 0.0
+    rows, t0, c0 = 0, 0.0, 0.0
     for i, f in enumerate(extra["files"]):
         with open(f, "rb") as src:
             table = pa.ipc.open_stream(src).read_all()  # untimed: the data is in memory before the write
         out = os.path.join(cache, f"w{i}.arrow")
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         with pa.OSFile(out, "wb") as sink, pa.ipc.new_stream(sink, table.schema) as w:
             w.write_table(table, max_chunksize=1000)
         t0 -= time.perf_counter() - t
+        c0 -= time.process_time() - c
         rows += table.num_rows
         del table
         os.unlink(out)
     t0 += time.perf_counter()
+    c0 += time.process_time()
 elif step == "floor":
     import pyarrow.csv as pacsv
     t = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=64 << 20),
@@ -98,11 +101,12 @@ elif step == "ours-core":
 elif step == "reload":
     from community_alignment import CommunityAlignment
     b = CommunityAlignment(config_name="pairwise", source="local", data_path=path, cache_dir=cache)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ds = b.as_dataset()
     rows = sum(d.num_rows for d in ds.values())
 dt = time.perf_counter() - t0
-res = {"seconds": dt, "rows": rows, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+cpu = time.process_time() - c0
+res = {"seconds": dt, "cpu": cpu, "rows": rows, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 if step in ("ours", "ours-pairwise"):
     import os
     res["files"] = files
@@ -173,7 +177,9 @@ def main() -> None:
         print(f"  {name:24s} {n / 1e9:8.3f} GB")
     total = sum(res["ours"]["bytes"].values())
     print(f"  {'total':24s} {total / 1e9:8.3f} GB")
-    print(f"\n{'step':16s} {'seconds':>9s} {'floor s':>8s} {'× floor':>8s} {'peak RSS':>10s} {'RSS/file':>9s}")
+    print(
+        f"\n{'step':16s} {'seconds':>9s} {'floor s':>8s} {'× floor':>8s} {'CPU s':>7s} {'peak RSS':>10s} {'RSS/file':>9s}"
+    )
     rows = [
         ("read (bare)", res["read"], read),
         ("ours-core", res["ours-core"], read),
@@ -185,10 +191,15 @@ def main() -> None:
         ratio = f"{r['seconds'] / floor:8.2f}" if floor else f"{'–':>8s}"
         fl = f"{floor:8.1f}" if floor else f"{'–':>8s}"
         print(
-            f"{label:16s} {r['seconds']:9.2f} {fl} {ratio} {r['peak_rss'] / 1e9:9.2f}G {r['peak_rss'] / raw_size:9.2f}"
+            f"{label:16s} {r['seconds']:9.2f} {fl} {ratio} {r['cpu']:7.1f} {r['peak_rss'] / 1e9:9.2f}G"
+            f" {r['peak_rss'] / raw_size:9.2f}"
         )
+    load = os.getloadavg()
     print(
         f"\nbare Arrow write: pairwise {res['write-pairwise']['seconds']:.1f} s, all configs {res['write-all']['seconds']:.1f} s"
+        f" (CPU {res['write-pairwise']['cpu']:.1f} / {res['write-all']['cpu']:.1f} s)"
+        f"\nload average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (ratios are against floors of the same run;"
+        " other jobs on the cores distort them: compare the CPU seconds too)"
         f"\npairwise vs its floor (read + write of its bytes): {res['ours-pairwise']['seconds'] / floor_pw:.2f}×   goal ≤ 1.5×"
         f"\nprepare --all vs its floor: {res['ours']['seconds'] / floor_all:.2f}×   goal ≤ 2×"
         f"\npeak RSS of prepare --all: {res['ours']['peak_rss'] / raw_size:.2f}× the CSV   goal ≤ 1.5×"

@@ -20,7 +20,9 @@ import hashlib
 import json
 import logging
 import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import datasets
@@ -52,6 +54,10 @@ _SYNTHETIC_WARNING = (
 )
 META_MARKER = "\n\ncommunity_alignment_meta: "
 CHUNK_ROWS = 2048  # conversations expanded at a time (bounds the transient memory of pairs)
+#: Record batches of a prepared `pairwise` file filtered at a time into a group split (≈ 32k pairs).
+DERIVED_WINDOW = 32
+#: Chunks expanded ahead on a worker thread while the current one is written.
+PREFETCH = 1
 #: The cache folder name, hence the bare name `load_dataset("community_alignment")` finds.
 DATASET_NAME = "community_alignment"
 
@@ -163,13 +169,15 @@ def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tupl
         batches, schema_ = table.to_batches(), table.schema
         del table
         parts: dict[str, list] = {s: [] for s in splits.SPLITS}
+        pool = pa.default_memory_pool()
         while batches:
             batch = batches.pop()
             for s in splits.SPLITS:
                 part = batch.filter(pc.equal(batch.column("split"), s))
                 if part.num_rows:
                     parts[s].append(part)
-            del batch
+            del batch, part
+            pool.release_unused()  # the freed batch goes back to the system before the next copy
         table = pa.Table.from_batches([b for s in splits.SPLITS for b in reversed(parts[s])], schema=schema_)
         del parts
         summary = expand.summarize(table)
@@ -321,35 +329,57 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
         counts = meta["per_split"]["conversations"]
         first = sum(counts.get(s, 0) for s in splits.SPLITS[: splits.SPLITS.index(split)])
         n = counts.get(split, 0)
-        for batch_id, start in enumerate(range(0, n, CHUNK_ROWS)):
+
+        def rows_of(start: int) -> pa.Table | None:
             chunk = table.slice(first + start, min(CHUNK_ROWS, n - start))
             if cfg.kind == "conversations":
-                out = chunk.select(schema.COLUMNS_V11)
-            else:
-                out, _ = expand.comparisons(chunk)
-                if out is None:
-                    continue
-                if cfg.kind != "comparisons":
-                    out, _ = expand.pairs(out)
-            if out.num_rows:
-                yield _key(0, batch_id), self._cast(out)
+                return self._cast(chunk.select(schema.COLUMNS_V11))
+            out, _ = expand.comparisons(chunk)
+            if out is not None and cfg.kind != "comparisons":
+                out, _ = expand.pairs(out)
+            out = self._cast(out) if out is not None and out.num_rows else None
+            pa.default_memory_pool().release_unused()  # this thread's heap: the expansion temporaries
+            return out
+
+        pool = pa.default_memory_pool()
+        # the next chunks are expanded on a worker thread while datasets writes this one (both cores)
+        for batch_id, out in enumerate(_prefetched(rows_of, range(0, n, CHUNK_ROWS), PREFETCH)):
+            if out is not None:
+                yield _key(0, batch_id), out
+            del out
+            pool.release_unused()  # the chunk's expansion temporaries: not held between chunks
 
     def _generate_derived(self, split: str, group: int | None) -> Iterator:
-        """Stream the prepared pairwise Arrow files of `split` batch by batch (bounded memory)."""
+        """Stream the prepared pairwise Arrow files of `split` (memory-mapped, bounded memory).
+
+        A group split is filtered DERIVED_WINDOW record batches at a time (one C++ filter per window, and
+        one contiguous table per window, so the written record batches are full-sized, not the group's
+        share of each source batch); the last-turn cut goes batch by batch (its other columns are written
+        zero-copy from the map). Either runs PREFETCH windows ahead on a worker thread while datasets
+        writes the current one.
+        """
         cfg = self.config
-        column = expand.GROUP_AXES[cfg.group_axis] if cfg.kind == "groups" else None
-        for file_id, entry in enumerate(self._pairwise[split].cache_files):
-            # memory-mapped: a group pass copies only its own rows (a split is read once per group)
-            with pa.memory_map(entry["filename"]) as f:
-                for batch_id, batch in enumerate(pa.ipc.open_stream(f)):
-                    if column is not None:
-                        batch = batch.filter(
-                            pc.equal(batch.column(column), pa.scalar(group, batch.schema.field(column).type))
-                        )
-                    else:
-                        batch = _keep_context_turns(batch, cfg.context_turns)
-                    if batch.num_rows:
-                        yield _key(file_id, batch_id), pa.Table.from_batches([batch])
+        if cfg.kind == "groups":
+            column = expand.GROUP_AXES[cfg.group_axis]
+            value = pa.scalar(group, self._pairwise[split].data.schema.field(column).type)
+            size = DERIVED_WINDOW
+
+            def rows_of(window: list[pa.RecordBatch]) -> pa.Table:
+                table = pa.Table.from_batches(window)
+                return table.filter(pc.equal(table[column], value)).combine_chunks()
+        else:
+            size = 1
+
+            def rows_of(window: list[pa.RecordBatch]) -> pa.Table:
+                return pa.Table.from_batches([_keep_context_turns(window[0], cfg.context_turns)])
+
+        def keyed(item: tuple) -> tuple:
+            return item[0], rows_of(item[1])
+
+        windows = _windows(self._pairwise[split].cache_files, size)
+        for key, out in _prefetched(keyed, windows, PREFETCH):
+            if out.num_rows:
+                yield key, out
 
     def _cast(self, out: pa.Table) -> pa.Table:
         target = self.info.features
@@ -379,6 +409,34 @@ def _group_value(axis: str, split_name: str) -> int:
         return int(split_name.split("_")[1])
     names = schema.COUNTRIES if axis == "country" else schema.LANGUAGES
     return list(names).index(split_name.replace("_", " "))
+
+
+def _prefetched(fn, items, depth: int) -> Iterator:
+    """`fn(item)` for each item, in order, with up to `depth` next items computed on a worker thread
+    meanwhile (pyarrow's kernels release the GIL). An error is raised where its item is reached."""
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) > depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _windows(cache_files: list[dict], size: int) -> Iterator[tuple]:
+    """(key, up to `size` record batches) of the Arrow stream files in order, memory-mapped (a map stays
+    valid while a batch from it is alive, so a window can outlive its file's turn)."""
+    for file_id, entry in enumerate(cache_files):
+        window: list[pa.RecordBatch] = []
+        for batch_id, batch in enumerate(pa.ipc.open_stream(pa.memory_map(entry["filename"]))):
+            window.append(batch)
+            if len(window) == size:
+                yield _key(file_id, batch_id), window
+                window = []
+        if window:
+            yield _key(file_id, batch_id), window
 
 
 def _keep_context_turns(batch: pa.RecordBatch, turns: int) -> pa.RecordBatch:

@@ -192,22 +192,33 @@ def summarize(conversations: pa.Table) -> dict:
             pair_rows.append((np.flatnonzero(exists & ~empty & ~same), k + 1))
     rows = np.concatenate([r for r, _ in pair_rows])
     turns = np.concatenate([np.full(len(r), t) for r, t in pair_rows])
-    pair_split = split[rows]
+    # integer codes of the conversation-level values (sorted names), so the per-pair work is on integers
+    split_names, split_code = np.unique(split, return_inverse=True)
+    countries, langs = np.unique(country, return_inverse=True), np.unique(lang, return_inverse=True)
+    pair_split = split_code[rows]
     by_group: dict = {}
-    for s in np.unique(split):
-        sel = pair_split == s
+    for i, s in enumerate(split_names):
+        sel = pair_split == i
         by_group[str(s)] = {
-            "country": _count(country[rows][sel], "country"),
-            "language": _count(lang[rows][sel], "language"),
+            "country": _count_codes(*countries, rows[sel], "country"),
+            "language": _count_codes(*langs, rows[sel], "language"),
             "turn": _count(turns[sel], "turn"),
         }
     return {
-        "conversations": {str(s): int(n) for s, n in zip(*np.unique(split, return_counts=True))},
+        "conversations": {str(s): int(n) for s, n in zip(split_names, np.bincount(split_code))},
         "comparisons": {str(s): int(n) for s, n in sorted(comp.items())},
-        "pairs": {str(s): int(n) for s, n in zip(*np.unique(pair_split, return_counts=True))},
+        "pairs": {
+            str(s): int(n) for s, n in zip(split_names, np.bincount(pair_split, minlength=len(split_names))) if n
+        },
         "pairs_by_group": by_group,
         "dropped": dict(sorted(dropped.items())),
     }
+
+
+def _count_codes(names: np.ndarray, codes: np.ndarray, rows: np.ndarray, axis: str) -> dict[str, int]:
+    """`_count` of `names[codes[rows]]` without building the values (names sorted, as np.unique gives)."""
+    n = np.bincount(codes[rows], minlength=len(names))
+    return {group_split_name(axis, a): int(b) for a, b in zip(names, n) if b}
 
 
 def _count(values: np.ndarray, axis: str) -> dict[str, int]:
