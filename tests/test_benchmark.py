@@ -177,22 +177,14 @@ def test_two_process_scoring_gives_identical_decisions(tiny_reward_model, tmp_pa
     assert (a.conversation_id == b.conversation_id).all() and (a.turn == b.turn).all()
     assert np.allclose(a.scores, b.scores, rtol=SCORE_RTOL, atol=0, equal_nan=True)
     assert (np.nanargmax(a.scores, 1) == np.nanargmax(b.scores, 1)).all()
-    ra = json.loads((tmp_path / "one" / "results.json").read_text())["scorers"]["model"]["overall"]
-    rb = json.loads((tmp_path / "two" / "results.json").read_text())["scorers"]["model"]["overall"]
+    ma, mb = (json.loads((tmp_path / n / "results.json").read_text())["scorers"]["model"] for n in ("one", "two"))
+    ra, rb = ma["overall"], mb["overall"]
     for metric in ("top1_accuracy", "pairwise_accuracy"):  # decisions: identical
         assert ra[metric] == rb[metric]
     # NLL moves with the scores' round-off: a score error δ moves a logit by at most δ / T and a
     # comparison's NLL by at most 2 δ / T (the tiny model's scores differ by ~1e-5, so T is tiny too)
-    ma = json.loads((tmp_path / "one" / "results.json").read_text())["scorers"]["model"]
     delta = float(np.nanmax(np.abs(a.scores - b.scores)))
-    bound = (
-        2
-        * delta
-        / min(
-            ma["temperature"],
-            json.loads((tmp_path / "two" / "results.json").read_text())["scorers"]["model"]["temperature"],
-        )
-    )
+    bound = 2 * delta / min(ma["temperature"], mb["temperature"])
     assert abs(rb["nll"]["value"] - ra["nll"]["value"]) <= bound + 1e-12
 
 

@@ -388,8 +388,8 @@ def test_submission_layout_problems_are_named(mutation, message):
     assert message in str(e.value)
 
 
-def test_seen_view_cross_fits_on_a_main_track_submission():
-    truth, out = _world(individual=True, seed=4, n_test=40)
+def _main_track_submission(truth, out, extra: dict):
+    """(the truth relabelled as track `main`, a submission of the world's attribute scores on it)."""
     main = dataclasses.replace(truth, track=TRACKS["main"], protocol={**truth.protocol, "track": "main"})
     t = truth.test
     sub = Submission(
@@ -399,8 +399,14 @@ def test_seen_view_cross_fits_on_a_main_track_submission():
         np.where(t.data.present, out["test"]["attr"], np.nan),
         {"model": {"temperature": 1.0}, "protocol": main.protocol},
         "0" * 64,
-        {},
+        extra,
     )
+    return main, sub
+
+
+def test_seen_view_cross_fits_on_a_main_track_submission():
+    truth, out = _world(individual=True, seed=4, n_test=40)
+    main, sub = _main_track_submission(truth, out, {})
     block = individual_block(sub, main, resamples=200)
     assert block.setting == "seen" and set(block.tuning["adapted"]) == {"fitted_on", "half_0", "half_1"}
     halves = [block.tuning["adapted"][f"half_{f}"]["fitted_on_annotators"] for f in (0, 1)]
@@ -602,17 +608,7 @@ def test_population_rows_without_kshot_columns_and_kshot_columns_outside_the_tra
     a = individual_block(with_columns, truth, resamples=50)
     b = individual_block(plain, truth, resamples=50)
     assert a.headline == b.headline  # no k/draw/control columns = population rows only
-    main = dataclasses.replace(truth, track=TRACKS["main"], protocol={**truth.protocol, "track": "main"})
-    t = truth.test
-    sub = Submission(
-        "main.parquet",
-        t.conversation_id,
-        t.turn,
-        np.where(t.data.present, out["test"]["attr"], np.nan),
-        {"model": {"temperature": 1.0}, "protocol": main.protocol},
-        "0" * 64,
-        {"k": np.zeros(len(t.turn), dtype=np.int64)},
-    )
+    main, sub = _main_track_submission(truth, out, {"k": np.zeros(len(truth.test.turn), dtype=np.int64)})
     with pytest.raises(SubmissionError, match="k-shot columns belong to track 'unseen_annotators', not 'main'"):
         evaluate_submission(sub, truth=main, resamples=0)
 
