@@ -40,13 +40,7 @@ def source_spec(args: argparse.Namespace):
     """The `SourceSpec` of the source flags (the one object every data-reading command uses)."""
     from .data.sources import SourceSpec
 
-    return SourceSpec(
-        source=args.source,
-        data_path=args.data_path,
-        revision=args.revision,
-        hub_file=args.hub_file,
-        split_by=args.split_by,
-    )
+    return SourceSpec.of(args)
 
 
 def _load(args: argparse.Namespace):

@@ -42,6 +42,11 @@ class SourceSpec:
     hub_file: str = "v1.1"
     split_by: str = "prompt"
 
+    @classmethod
+    def of(cls, obj) -> SourceSpec:
+        """The spec of any object with the five source attributes (CLI arguments, a `DataSelection`)."""
+        return cls(**{f.name: getattr(obj, f.name) for f in dataclasses.fields(cls)})
+
     def __post_init__(self):
         if self.source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")

@@ -26,24 +26,13 @@ class DataSelection:
         """The data source as the one `SourceSpec` the builder and the CLI share."""
         from ..data.sources import SourceSpec
 
-        return SourceSpec(
-            source=self.source,
-            data_path=self.data_path,
-            revision=self.revision,
-            hub_file=self.hub_file,
-            split_by=self.split_by,
-        )
+        return SourceSpec.of(self)
 
     @classmethod
     def from_spec(cls, spec, **filters) -> DataSelection:
-        return cls(
-            source=spec.source,
-            data_path=spec.data_path,
-            revision=spec.revision,
-            hub_file=spec.hub_file,
-            split_by=spec.split_by,
-            **filters,
-        )
+        import dataclasses
+
+        return cls(**dataclasses.asdict(spec), **filters)
 
 
 def load_config(sel: DataSelection, config: str):
