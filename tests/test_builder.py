@@ -126,15 +126,15 @@ def test_chunked_expansion_on_a_worker_thread_keeps_rows_and_order(tmp_path, mon
                 tables.setdefault((name, split), []).append(ds.data.table)
     for key, (one_by_one, ahead) in tables.items():
         assert ahead.equals(one_by_one), key
-    calls, real_pairs = [], expand.pairs
+    calls, real_pairs = [], expand.pair_tables
 
-    def fail_on_the_fifth(comps):
+    def fail_on_the_fifth(chunk, dropped):
         calls.append(1)
         if len(calls) == 5:
             raise RuntimeError("chunk five broke")
-        return real_pairs(comps)
+        return real_pairs(chunk, dropped)
 
-    monkeypatch.setattr(expand, "pairs", fail_on_the_fifth)
+    monkeypatch.setattr(expand, "pair_tables", fail_on_the_fifth)
     b = CommunityAlignment(config_name="pairwise", source="sample", cache_dir=str(tmp_path / "broken"))
     with pytest.raises(datasets.exceptions.DatasetGenerationError) as err:
         b.download_and_prepare()
@@ -155,8 +155,8 @@ def test_derived_configs_do_not_re_expand(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("a derived config re-expanded the conversations")
 
-    monkeypatch.setattr(expand, "comparisons", boom)
-    monkeypatch.setattr(expand, "pairs", boom)
+    for name in ("comparisons", "pairs", "comparison_tables", "pair_tables"):
+        monkeypatch.setattr(expand, name, boom)
     for name in ("by_country_test", "by_turn", "pairwise_last_turn"):
         d = CommunityAlignment(config_name=name, source="sample", cache_dir=str(tmp_path))
         d.download_and_prepare()

@@ -21,9 +21,10 @@ def test_counts_equal_sum_of_labels_and_three_pairs_each(tmp_path):
     comps, dropped = expand.comparisons(table)
     assert comps.num_rows == labels
     assert dropped["turn_without_label"] == 1
-    pairs, pdrop = expand.pairs(comps)
+    pairs, pdrop = expand.pairs(table)
     assert pairs.num_rows == 3 * labels
-    assert pdrop == {"pair_empty_side": 0, "pair_identical_texts": 0}
+    assert pdrop["pair_empty_side"] == 0 and pdrop["pair_identical_texts"] == 0
+    assert pdrop["turn_without_label"] == dropped["turn_without_label"] == 1
     summary = expand.summarize(table)
     assert sum(summary["comparisons"].values()) == labels
     assert sum(summary["pairs"].values()) == 3 * labels
@@ -38,8 +39,8 @@ def test_identical_and_empty_pairs_are_dropped_and_counted(tmp_path):
     comps, _ = expand.comparisons(table)
     assert comps.num_rows == 2  # both labels are comparisons, also with an empty cell
     assert comps["has_empty_candidate"].to_pylist() == [False, True]
-    pairs, dropped = expand.pairs(comps)
-    assert dropped == {"pair_empty_side": 1, "pair_identical_texts": 1}
+    pairs, dropped = expand.pairs(table)
+    assert dropped["pair_empty_side"] == 1 and dropped["pair_identical_texts"] == 1
     assert pairs.num_rows == 6 - 2
     assert expand.summarize(table)["dropped"]["pair_identical_texts"] == 1
     assert expand.summarize(table)["dropped"]["pair_empty_side"] == 1
@@ -62,8 +63,7 @@ def test_turn_k_context_uses_the_preferred_responses(tmp_path):
 
 def test_pairs_are_trl_conversational_explicit_prompt(tmp_path):
     row = make_row(3, n_turns=2, labels=("response_d", "response_b"))
-    comps, _ = expand.comparisons(_prepared(write_csv(tmp_path / "a.csv", [row])))
-    pairs, _ = expand.pairs(comps)
+    pairs, _ = expand.pairs(_prepared(write_csv(tmp_path / "a.csv", [row])))
     second = [p for p in pairs.to_pylist() if p["turn"] == 2]
     assert [p["rejected_index"] for p in second] == [0, 2, 3]
     assert all(p["chosen"] == [{"role": "assistant", "content": "c3-t2-b"}] for p in second)
@@ -96,3 +96,44 @@ def test_metadata_is_carried(tmp_path):
     rec = comps.to_pylist()[0]
     assert rec["annotator_country"] == "india" and rec["assigned_lang"] == "hi" and rec["annotator_age"] is None
     assert isinstance(comps["context"].type, pa.ListType)
+
+
+def test_counts_by_block_add_up_to_the_counts_of_the_whole_table(tmp_path):
+    """`summary` of per-block `block_counts` (how the builder counts while reading) equals
+    `summarize` of the table, and both equal the rows `comparisons` and `pairs` produce."""
+    import random
+
+    rng = random.Random(3)
+    rows = []
+    for i in range(1, 121):
+        r = make_row(i, n_turns=1 + i % 4, annotator_country=rng.choice(["india", "france", "united states"]))
+        if i % 9 == 0:
+            r["first_turn_response_c"] = r["first_turn_response_a"]  # an identical pair
+        if i % 13 == 0:
+            r["first_turn_response_d"] = ""  # an empty side
+        if i % 17 == 0 and r["second_turn_prompt"]:
+            r["second_turn_preferred_response"] = ""  # a shown turn without a label
+        rows.append(r)
+    table = _prepared(write_csv(tmp_path / "a.csv", rows))
+    whole = expand.summarize(table)
+    blocks = [table.slice(i, 7) for i in range(0, table.num_rows, 7)]
+    assert expand.summary([expand.block_counts(b) for b in blocks]) == whole
+    pairs, _ = expand.pairs(table)
+    comps, _ = expand.comparisons(table)
+    by_split = pairs.group_by("split").aggregate([("split", "count")]).to_pylist()
+    assert {r["split"]: r["split_count"] for r in by_split} == whole["pairs"]
+    assert sum(whole["comparisons"].values()) == comps.num_rows
+    assert whole["dropped"]["pair_identical_texts"] > 0 and whole["dropped"]["pair_empty_side"] > 0
+    for split, groups in whole["pairs_by_group"].items():
+        part = pairs.filter(pa.compute.equal(pairs["split"], split))
+        assert sum(groups["country"].values()) == sum(groups["turn"].values()) == part.num_rows
+
+
+def test_expansion_of_a_chunked_table_equals_that_of_one_chunk(tmp_path):
+    """Columns of several chunks (the builder's chunks span record batches) expand to the same rows."""
+    rows = [make_row(i, n_turns=1 + i % 4) for i in range(1, 41)]
+    table = _prepared(write_csv(tmp_path / "a.csv", rows))
+    pieces = pa.concat_tables([table.slice(i, 6) for i in range(0, 40, 6)])
+    assert pieces.column("conversation_id").num_chunks > 1
+    for fn in (expand.comparisons, expand.pairs):
+        assert fn(pieces)[0].equals(fn(table.combine_chunks())[0]), fn.__name__

@@ -155,19 +155,38 @@ def test_cleaning_policy_is_counted(tmp_path):
 
 
 def test_text_cleaning_with_and_without_end_of_text_markers():
-    """Both paths of the cleaner (a column with no <|end_of_text|>, and one with some) null out the same
-    cells: the literal (any surrounding white space), blank and white-space-only cells; the rest is kept."""
+    """A cell is cleaned by what it holds, never by its neighbours: with or without an
+    <|end_of_text|> elsewhere in the column, the literal (any surrounding white space), blank and
+    white-space-only cells become null and the rest is kept as it is; a cell that held the marker
+    loses it and the white space it leaves at the end, and is null when nothing else is left."""
     from community_alignment.data.reader import _clean_text
 
-    cells = [" EMPTY STRING ", "EMPTY STRING", "  ", "\u3000\t", "", None, " kept ", "EMPTY STRING!", "x"]
-    expected = [None, None, None, None, None, None, " kept ", "EMPTY STRING!", "x"]
-    for marker in ("", "<|end_of_text|>"):
+    cells = [" EMPTY STRING ", "EMPTY STRING", "  ", "\u3000\t", "", None, " kept ", "EMPTY STRING!", "x", "tail \n"]
+    expected = [None, None, None, None, None, None, " kept ", "EMPTY STRING!", "x", "tail \n"]
+    for markers, cleaned in (
+        ([], []),
+        (["y<|end_of_text|>", "z \n<|end_of_text|>  ", " <|end_of_text|> "], ["y", "z", None]),
+    ):
         counts = {"empty_string_literal_cells": 0, "end_of_text_cells": 0, "blank_cells": 0}
-        col = pa.chunked_array([pa.array([*cells, "y" + marker], pa.large_string())])
-        out = _clean_text(col, counts).to_pylist()
-        kept = expected[:6] + ([" kept", "EMPTY STRING!", "x"] if marker else expected[6:])  # right-trimmed
-        assert out == [*kept, "y"], marker
-        assert counts == {"empty_string_literal_cells": 2, "end_of_text_cells": int(bool(marker)), "blank_cells": 3}
+        col = pa.chunked_array([pa.array([*cells, *markers], pa.large_string())])
+        assert _clean_text(col, counts).to_pylist() == [*expected, *cleaned], markers
+        assert counts == {
+            "empty_string_literal_cells": 2,
+            "end_of_text_cells": len(markers),
+            "blank_cells": 3 + (1 if markers else 0),
+        }
+
+
+def test_text_cleaning_of_a_sliced_array_and_of_several_chunks():
+    """Null cells set by the cleaner (a new validity bitmap over the same text) come out right for an
+    array that starts at an offset and for a column of several chunks."""
+    from community_alignment.data.reader import _clean_text
+
+    base = pa.array(["skip", " EMPTY STRING", "a", "   ", "b<|end_of_text|>", "c"], pa.large_string())
+    counts = {"empty_string_literal_cells": 0, "end_of_text_cells": 0, "blank_cells": 0}
+    col = pa.chunked_array([base.slice(1), base.slice(2, 2)])
+    assert _clean_text(col, counts).to_pylist() == [None, "a", None, "b", "c", "a", None]
+    assert counts == {"empty_string_literal_cells": 1, "end_of_text_cells": 1, "blank_cells": 2}
 
 
 def test_duplicate_conversation_ids_are_dropped_and_counted(tmp_path):
@@ -199,3 +218,71 @@ def test_gzip_csv(tmp_path):
         t1, _ = read_conversations(path)
         t2, _ = read_conversations(str(tmp_path / "a.csv.gz"))
     assert t1.equals(t2)
+
+
+def _varied_rows(n=60):
+    """Rows whose cleaning and responses cells vary: markers, literals, trailing white space, a
+    responses cell that is not the layout of its candidates."""
+    rows = [make_row(i + 1, n_turns=1 + i % 4) for i in range(n)]
+    rows[3]["first_turn_response_b"] = "answer<|end_of_text|>"
+    rows[7]["second_turn_response_c"] = "EMPTY STRING"
+    rows[11]["first_turn_responses"] = rows[11]["first_turn_responses"] + "\n"  # layout + a trailing newline
+    rows[13]["first_turn_responses"] = "# Response A:\nsomething else"  # contradicts its candidates
+    rows[17]["second_turn_responses"] = rows[17]["second_turn_responses"].replace("<", "")  # no marker there
+    rows[21]["first_turn_prompt"] = "  spaced prompt  "
+    return rows
+
+
+def test_the_table_does_not_depend_on_the_block_size(tmp_path, monkeypatch):
+    """The same file read in one block and in blocks of a few rows gives the same table and counts
+    (cleaning is decided cell by cell, not per block)."""
+    from community_alignment.data import reader
+
+    path = write_csv(tmp_path / "v.csv", _varied_rows())
+    whole, report = read_conversations(path)
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 2048)  # ≈ 5 rows a block
+    blocks, small = read_conversations(path)
+    assert whole.column("conversation_id").num_chunks == 1 and blocks.column("conversation_id").num_chunks > 10
+    assert blocks.equals(whole)
+    assert (small.cleaned, small.inconsistencies, small.dropped) == (
+        report.cleaned,
+        report.inconsistencies,
+        report.dropped,
+    )
+    assert report.cleaned["end_of_text_cells"] == 1 and report.cleaned["empty_string_literal_cells"] == 1
+    # row 13's cell, and row 3's (its cell still holds the old candidate b)
+    assert report.inconsistencies["responses_cell_contradicts_candidates"] == 2
+    assert whole["first_turn_responses"][11].as_py().endswith("\n")  # kept as it is
+
+
+def test_compacted_responses_are_restored_exactly(tmp_path, monkeypatch):
+    """`compact=True` keeps only the responses cells that are not the layout of their candidates;
+    `restore_responses` gives every cell back (layout, not layout, and null), in blocks too."""
+    from community_alignment.data import reader
+    from community_alignment.data.reader import IS_LAYOUT, OTHER, restore_responses
+
+    path = write_csv(tmp_path / "v.csv", _varied_rows())
+    full, _ = read_conversations(path)
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 4096)
+    compact, _ = read_conversations(path, compact=True)
+    assert "first_turn_responses" not in compact.column_names
+    other = compact["first_turn_responses" + OTHER]
+    assert other.null_count == len(other) - 3  # rows 3, 11 and 13 only
+    assert compact["first_turn_responses" + IS_LAYOUT].to_pylist().count(False) == 3
+    restored = restore_responses(compact).select(schema.COLUMNS_V11)
+    assert restored.equals(full)
+
+
+def test_per_block_results_are_concatenated_in_file_order(tmp_path, monkeypatch):
+    from community_alignment.data import reader
+
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 2048)
+    seen = []
+
+    def tag(block):
+        seen.append(block.num_rows)
+        return block.append_column("doubled", pa.compute.multiply(block["conversation_id"], 2))
+
+    table, _ = read_conversations(write_csv(tmp_path / "v.csv", _varied_rows()), per_block=tag)
+    assert len(seen) > 10 and sum(seen) == 60
+    assert table["doubled"].to_pylist() == [2 * i for i in range(1, 61)]

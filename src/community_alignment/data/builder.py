@@ -20,9 +20,8 @@ import hashlib
 import json
 import logging
 import os
-from collections import deque
+from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import datasets
@@ -31,7 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import expand, schema, sources, splits
-from .reader import read_conversations
+from .ahead import prefetched
+from .reader import read_conversations, restore_responses
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +56,9 @@ META_MARKER = "\n\ncommunity_alignment_meta: "
 CHUNK_ROWS = 2048  # conversations expanded at a time (bounds the transient memory of pairs)
 #: Record batches of a prepared `pairwise` file filtered at a time into a group split (≈ 32k pairs).
 DERIVED_WINDOW = 32
-#: Chunks expanded ahead on a worker thread while the current one is written.
-PREFETCH = 1
+#: Chunks expanded ahead on worker threads while the current one is written, and those threads.
+PREFETCH = 2
+EXPAND_WORKERS = 2
 #: The cache folder name, hence the bare name `load_dataset("community_alignment")` finds.
 DATASET_NAME = "community_alignment"
 
@@ -152,35 +153,29 @@ _MEMO: dict[str, tuple[pa.Table, dict]] = {}
 def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tuple[pa.Table, dict]:
     """Read + clean + split once per process (shared by the configs of one `prepare --all`).
 
-    `resolved` comes from `sources.resolve(spec)`; the memo is keyed on its content identity.
+    `resolved` comes from `sources.resolve(spec)`; the memo is keyed on its content identity. The
+    table is in file order with `prompt_group` and `split` columns, and holds the `*_turn_responses`
+    columns compacted (`reader.compact_responses`; `reader.restore_responses` rebuilds them).
     """
     resolved = sources.fetch(resolved)
     key = f"{resolved.identity()}|{split_by}|{CODE_HASH}"
     if key not in _MEMO:
         _MEMO.clear()
-        table, report = read_conversations(resolved.path)
-        table = table.append_column(
-            "prompt_group", splits.group_ids(splits.normalise_prompt(table["first_turn_prompt"]))
-        )
-        names = splits.assign_splits(table, split_by=split_by)
-        table = table.append_column("split", names)
-        # Rows of each split made contiguous (file order within a split), one record batch at a time so
-        # that only one batch is ever held twice; the configs then read zero-copy slices.
-        batches, schema_ = table.to_batches(), table.schema
-        del table
-        parts: dict[str, list] = {s: [] for s in splits.SPLITS}
-        pool = pa.default_memory_pool()
-        while batches:
-            batch = batches.pop()
-            for s in splits.SPLITS:
-                part = batch.filter(pc.equal(batch.column("split"), s))
-                if part.num_rows:
-                    parts[s].append(part)
-            del batch, part
-            pool.release_unused()  # the freed batch goes back to the system before the next copy
-        table = pa.Table.from_batches([b for s in splits.SPLITS for b in reversed(parts[s])], schema=schema_)
-        del parts
-        summary = expand.summarize(table)
+        counts: list[dict] = []
+
+        def with_splits(block: pa.Table) -> pa.Table:  # in the reading pipeline, block by block
+            keys = splits.normalise_prompt(block["first_turn_prompt"])
+            block = block.append_column("prompt_group", splits.group_ids(keys))
+            block = block.append_column("split", splits.assign_splits(block, split_by=split_by, prompt_keys=keys))
+            counts.append(expand.block_counts(block))
+            return block
+
+        table, report = read_conversations(resolved.path, compact=True, per_block=with_splits)
+        # the columns sliced alike, so that each record batch is zero-copy (file order is kept: a split's
+        # rows are picked when its configs are written, see `_split_batches`)
+        table = pa.Table.from_batches(table.to_batches())
+        # a repeated conversation_id was dropped after the blocks were counted: count again
+        summary = expand.summarize(table) if report.dropped["duplicate_conversation_id"] else expand.summary(counts)
         dropped = {**report.dropped, **summary.pop("dropped")}
         meta = {
             "synthetic": resolved.synthetic,
@@ -324,30 +319,24 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
         if cfg.derived:
             yield from self._generate_derived(split, group)
             return
-        table, meta = load_prepared_table(self.resolved, cfg.split_by)
-        # The rows of a split are contiguous (see load_prepared_table): zero-copy slices of CHUNK_ROWS.
-        counts = meta["per_split"]["conversations"]
-        first = sum(counts.get(s, 0) for s in splits.SPLITS[: splits.SPLITS.index(split)])
-        n = counts.get(split, 0)
+        table, _ = load_prepared_table(self.resolved, cfg.split_by)
+        if cfg.kind == "conversations":  # each record batch's rows of the split: one filter, then written
+            for batch_id, part in enumerate(_split_batches(table, split)):
+                yield _key(0, batch_id), self._cast(restore_responses(part))
+            return
+        expansion = expand.comparison_tables if cfg.kind == "comparisons" else expand.pair_tables
 
-        def rows_of(start: int) -> pa.Table | None:
-            chunk = table.slice(first + start, min(CHUNK_ROWS, n - start))
-            if cfg.kind == "conversations":
-                return self._cast(chunk.select(schema.COLUMNS_V11))
-            out, _ = expand.comparisons(chunk)
-            if out is not None and cfg.kind != "comparisons":
-                out, _ = expand.pairs(out)
-            out = self._cast(out) if out is not None and out.num_rows else None
-            pa.default_memory_pool().release_unused()  # this thread's heap: the expansion temporaries
-            return out
+        def rows_of(chunk: pa.Table) -> list[pa.Table]:
+            return [self._cast(t) for t in expansion(chunk, Counter())]
 
-        pool = pa.default_memory_pool()
-        # the next chunks are expanded on a worker thread while datasets writes this one (both cores)
-        for batch_id, out in enumerate(_prefetched(rows_of, range(0, n, CHUNK_ROWS), PREFETCH)):
-            if out is not None:
-                yield _key(0, batch_id), out
-            del out
-            pool.release_unused()  # the chunk's expansion temporaries: not held between chunks
+        # chunks of CHUNK_ROWS conversations of the split (their order is the rows' order: turn by turn
+        # within a chunk); the next chunks are expanded on a worker thread while datasets writes this one
+        chunks = _chunked(_split_batches(table, split, expand.input_columns(cfg.kind)), CHUNK_ROWS)
+        batch_id = 0
+        for out in prefetched(rows_of, chunks, PREFETCH, workers=EXPAND_WORKERS):
+            for t in out:  # one table per turn, each one contiguous (the writer would copy a chunked one)
+                yield _key(0, batch_id), t
+                batch_id += 1
 
     def _generate_derived(self, split: str, group: int | None) -> Iterator:
         """Stream the prepared pairwise Arrow files of `split` (memory-mapped, bounded memory).
@@ -377,7 +366,7 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
             return item[0], rows_of(item[1])
 
         windows = _windows(self._pairwise[split].cache_files, size)
-        for key, out in _prefetched(keyed, windows, PREFETCH):
+        for key, out in prefetched(keyed, windows, PREFETCH):
             if out.num_rows:
                 yield key, out
 
@@ -411,18 +400,29 @@ def _group_value(axis: str, split_name: str) -> int:
     return list(names).index(split_name.replace("_", " "))
 
 
-def _prefetched(fn, items, depth: int) -> Iterator:
-    """`fn(item)` for each item, in order, with up to `depth` next items computed on a worker thread
-    meanwhile (pyarrow's kernels release the GIL). An error is raised where its item is reached."""
+def _split_batches(table: pa.Table, split: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """The rows of `split` (file order) in `columns`, one table per record batch of `table`, each
+    filtered from its batch alone (a take on the whole table would concatenate every column first)."""
+    for batch in table.to_batches():
+        part = (batch if columns is None else batch.select(columns)).filter(pc.equal(batch.column("split"), split))
+        if part.num_rows:
+            yield pa.Table.from_batches([part])
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) > depth:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+
+def _chunked(parts: Iterator[pa.Table], size: int) -> Iterator[pa.Table]:
+    """The rows of `parts`, in order, in tables of `size` rows (the last one shorter); zero-copy."""
+    pending: list[pa.Table] = []
+    held = 0
+    for part in parts:
+        while part.num_rows:
+            take = min(size - held, part.num_rows)
+            pending.append(part.slice(0, take))
+            part, held = part.slice(take), held + take
+            if held == size:
+                yield pa.concat_tables(pending)
+                pending, held = [], 0
+    if held:
+        yield pa.concat_tables(pending)
 
 
 def _windows(cache_files: list[dict], size: int) -> Iterator[tuple]:

@@ -8,11 +8,21 @@ without a label, or after a turn without a prompt, keeps an empty message in its
 ``context_complete = False``.
 Each comparison gives three pairs (chosen ≻ each other candidate); a pair with an empty side
 (``pair_empty_side``) or with identical texts (``pair_identical_texts``) is dropped and counted.
+
+Rows come out turn by turn (every comparison of turn 1 of the given conversations, in their order,
+then turn 2, …), a comparison's pairs in the order of their rejected letter.
+
+How: the text columns of the given conversations are laid end to end in one string array (`_Texts`),
+so that every text of the output (a context message, a candidate, a chosen or rejected answer) is a
+position in it, computed with numpy, and each output text column is one `take`. The pair rules
+(`_pairs_of`) are one function, used by `pairs` and by `summarize`'s counts.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -20,8 +30,12 @@ import pyarrow.compute as pc
 
 from . import schema
 
-_TURN_NUMBER = {t: i + 1 for i, t in enumerate(schema.TURNS)}
 _OTHERS = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]], dtype=np.int64)
+_ROLES = pa.array(["user", "assistant"], pa.string())
+#: Per turn, the columns its comparisons read: the prompt, then the four candidates in letter order.
+_TURN_TEXTS = {t: [f"{t}_turn_prompt", *(f"{t}_turn_response_{x}" for x in schema.LETTERS)] for t in schema.TURNS}
+_CANDIDATES = [c for t in schema.TURNS for c in _TURN_TEXTS[t][1:]]
+_CONTEXT_AND_CANDIDATES = [c for t in schema.TURNS for c in _TURN_TEXTS[t]]
 
 
 def chosen_index(table: pa.Table, turn: str) -> pa.Array:
@@ -31,127 +45,228 @@ def chosen_index(table: pa.Table, turn: str) -> pa.Array:
     return pc.cast(index, pa.int8())
 
 
-def _interleave(columns: list[pa.Array]) -> pa.Array:
-    """Row-major flattening of equally long columns: r0c0, r0c1, …, r1c0, …"""
-    n, m = len(columns[0]), len(columns)
-    flat = pa.concat_arrays([c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns])
-    order = (np.arange(m)[None, :] * n + np.arange(n)[:, None]).ravel()
-    return flat.take(pa.array(order))
+def _chosen_codes(table: pa.Table) -> dict[str, np.ndarray]:
+    """Per turn, the chosen index of every row as int64, -1 where unlabelled."""
+    return {
+        t: np.asarray(pc.fill_null(chosen_index(table, t), -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        for t in schema.TURNS
+    }
 
 
-def _messages(roles: list[str], contents: list[pa.Array]) -> pa.ListArray:
-    n, m = len(contents[0]), len(contents)
-    content = pc.cast(_interleave(contents), pa.string())
-    role = pa.array(np.tile(np.asarray(roles, dtype=object), n), pa.string())
-    struct = pa.StructArray.from_arrays([role, content], names=["role", "content"])
+def _one_array(col: pa.ChunkedArray) -> pa.Array:
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
+
+def _offsets(arr: pa.Array) -> np.ndarray:
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    return np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+
+
+class _Texts:
+    """Text columns of `n` rows end to end (column after column), then one empty string: the position
+    of row r of column c is `start[c] + r`, and `empty` the position of the empty string. A column of
+    several chunks is laid out chunk after chunk (no copy until `values` is needed)."""
+
+    def __init__(self, table: pa.Table, columns: list[str]):
+        self.n = table.num_rows
+        self.arrays = [chunk.cast(pa.large_string()) for c in columns for chunk in table[c].chunks if len(chunk)]
+        self.arrays.append(pa.array([""], pa.large_string()))
+        self.bounds = np.cumsum([0, *(len(a) for a in self.arrays)])
+        self.start = {c: i * self.n for i, c in enumerate(columns)}
+        self.empty = len(columns) * self.n
+        self.valid = np.concatenate([np.asarray(a.is_valid().to_numpy(zero_copy_only=False)) for a in self.arrays])
+        self.lengths = np.concatenate([np.diff(_offsets(a)) for a in self.arrays])
+
+    @functools.cached_property
+    def values(self) -> pa.Array:
+        return pa.concat_arrays(self.arrays)
+
+    def take(self, positions: np.ndarray) -> pa.Array:
+        """The texts at `positions`, as `string`."""
+        return self.values.take(pa.array(positions, pa.int64())).cast(pa.string())
+
+    def take_few(self, positions: np.ndarray) -> pa.Array:
+        """`take` for a few positions, without laying the columns end to end."""
+        if "values" in self.__dict__ or not len(positions):
+            return self.take(positions)
+        which = np.searchsorted(self.bounds, positions, side="right") - 1
+        order = np.argsort(which, kind="stable")
+        pieces = []
+        for j in np.unique(which):
+            sel = order[which[order] == j]
+            pieces.append(self.arrays[j].take(pa.array(positions[sel] - self.bounds[j])))
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        return pa.concat_arrays(pieces).take(pa.array(inverse)).cast(pa.string())
+
+    def candidate(self, turn: str, letter: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Positions of candidate `letter` (0–3) of `turn` in `rows`."""
+        return self.start[_TURN_TEXTS[turn][1]] + letter * self.n + rows
+
+    def prompt(self, turn: str, rows: np.ndarray) -> np.ndarray:
+        return self.start[_TURN_TEXTS[turn][0]] + rows
+
+
+def _turn_rows(table: pa.Table, chosen: dict[str, np.ndarray], k: int, dropped: Counter) -> np.ndarray:
+    """Rows with a comparison at turn k (1-based): labelled and with a prompt; the others counted."""
+    turn = schema.TURNS[k - 1]
+    labelled = chosen[turn] >= 0
+    has_prompt = np.asarray(table[f"{turn}_turn_prompt"].is_valid().to_numpy(zero_copy_only=False))
+    dropped["label_without_prompt"] += int((labelled & ~has_prompt).sum())
+    dropped["turn_without_label"] += int((has_prompt & ~labelled).sum())
+    return np.flatnonzero(labelled & has_prompt)
+
+
+def _context(texts: _Texts, chosen: dict[str, np.ndarray], k: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the 2k-1 context messages of turn k for `rows` (one row each; a missing earlier
+    prompt or preferred response is the empty string), and whether the context is complete."""
+    cols, complete = [], np.ones(len(rows), dtype=bool)
+    for t in schema.TURNS[: k - 1]:
+        prompt = texts.prompt(t, rows)
+        c = chosen[t][rows]
+        preferred = texts.candidate(t, np.maximum(c, 0), rows)
+        prompt_ok, preferred_ok = texts.valid[prompt], (c >= 0) & texts.valid[preferred]
+        complete &= prompt_ok & preferred_ok
+        cols += [np.where(prompt_ok, prompt, texts.empty), np.where(preferred_ok, preferred, texts.empty)]
+    cols.append(texts.prompt(schema.TURNS[k - 1], rows))
+    return np.stack(cols, axis=1), complete
+
+
+def _messages(texts: _Texts, positions: np.ndarray, first_role: int) -> pa.ListArray:
+    """One message list per row of `positions` (rows × messages); roles alternate from `first_role`
+    (0 user, 1 assistant)."""
+    n, m = positions.shape
+    content = texts.take(positions.ravel())
+    roles = _ROLES.take(pa.array(np.tile((np.arange(m) + first_role) % 2, n)))
+    struct = pa.StructArray.from_arrays([roles, content], names=["role", "content"])
     return pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32) * m), struct)
 
 
-def _preferred_text(table: pa.Table, turn: str) -> pa.ChunkedArray:
-    idx = chosen_index(table, turn)
-    cond = pc.make_struct(*[pc.fill_null(pc.equal(idx, i), False) for i in range(4)], field_names=list("abcd"))
-    cands = [table[f"{turn}_turn_response_{x}"] for x in schema.LETTERS]
-    return pc.case_when(cond, *cands)
+def _pairs_of(texts: _Texts, chosen: np.ndarray, turn: str, rows: np.ndarray, dropped: Counter):
+    """The kept pairs of the comparisons `rows` of `turn` (their chosen indices `chosen`): for each, the
+    comparison (index into rows), the rejected letter and the positions of both texts; drops counted.
 
-
-def comparisons(conversations: pa.Table, turns: tuple[int, ...] | None = None) -> tuple[pa.Table, Counter]:
-    """One row per turn-level choice (only of `turns`, 1-based, when given); the table and the drop counts."""
-    dropped: Counter = Counter()
-    last = max(turns) if turns else len(schema.TURNS)
-    preferred = {t: _preferred_text(conversations, t) for t in schema.TURNS[: last - 1]}
-    parts = []
-    for k, turn in enumerate(schema.TURNS):
-        if turns and k + 1 not in turns:
-            continue
-        idx = chosen_index(conversations, turn)
-        labelled = pc.is_valid(idx)
-        has_prompt = pc.is_valid(conversations[f"{turn}_turn_prompt"])
-        dropped["label_without_prompt"] += int(pc.sum(pc.and_(labelled, pc.invert(has_prompt))).as_py() or 0)
-        dropped["turn_without_label"] += int(pc.sum(pc.and_(has_prompt, pc.invert(labelled))).as_py() or 0)
-        keep = pc.and_(labelled, has_prompt)
-        sub = conversations.filter(keep)
-        if sub.num_rows == 0:
-            continue
-        earlier = schema.TURNS[:k]
-        contents, roles = [], []
-        complete = pa.array(np.ones(sub.num_rows, dtype=bool))
-        for t in earlier:
-            pref = preferred[t].filter(keep)
-            complete = pc.and_(complete, pc.and_(pc.is_valid(pref), pc.is_valid(sub[f"{t}_turn_prompt"])))
-            contents += [pc.fill_null(sub[f"{t}_turn_prompt"], ""), pc.fill_null(pref, "")]
-            roles += ["user", "assistant"]
-        contents.append(sub[f"{turn}_turn_prompt"])
-        roles.append("user")
-        cand_cols = [sub[f"{turn}_turn_response_{x}"] for x in schema.LETTERS]
-        empty = pc.or_(
-            pc.or_(pc.is_null(cand_cols[0]), pc.is_null(cand_cols[1])),
-            pc.or_(pc.is_null(cand_cols[2]), pc.is_null(cand_cols[3])),
-        )
-        n = sub.num_rows
-        cand_flat = pc.cast(_interleave(cand_cols), pa.string())
-        candidates = pa.FixedSizeListArray.from_arrays(cand_flat, 4).cast(pa.list_(pa.string(), 4))
-        cid = pc.cast(sub["conversation_id"], pa.string())
-        cols = {
-            "comparison_id": pc.binary_join_element_wise(cid, pa.scalar(str(k + 1)), "-"),
-            "conversation_id": sub["conversation_id"],
-            "annotator_id": sub["annotator_id"],
-            "turn": pa.array(np.full(n, k + 1, dtype=np.int8)),
-            "prompt_group": sub["prompt_group"],
-            "context_complete": complete,
-            "context": _messages(roles, contents),
-            "candidates": candidates,
-            "chosen_index": chosen_index(sub, turn),
-            "has_empty_candidate": empty,
-            "feedback": pc.cast(sub[f"{turn}_turn_feedback"], pa.string()),
-            "split": sub["split"],
-        }
-        for c in schema.CARRIED_COLUMNS:
-            if c == "annotator_id":
-                continue
-            col = sub[c]
-            cols[c] = pc.cast(col, pa.string()) if pa.types.is_large_string(col.type) else col
-        parts.append(pa.table({name: _chunked(v) for name, v in cols.items()}))
-    table = pa.concat_tables(parts) if parts else None
-    return table, dropped
-
-
-def _chunked(v) -> pa.ChunkedArray:
-    return v if isinstance(v, pa.ChunkedArray) else pa.chunked_array([v])
-
-
-def pair_drop_masks(chosen_text, rejected_text) -> tuple[np.ndarray, np.ndarray]:
-    """Which pairs have an empty side, and which (non-empty) pairs have identical texts."""
-    empty = pc.or_(pc.is_null(chosen_text), pc.is_null(rejected_text)).to_numpy(zero_copy_only=False)
-    same = pc.fill_null(pc.equal(chosen_text, rejected_text), False).to_numpy(zero_copy_only=False)
-    return np.asarray(empty), np.asarray(same) & ~np.asarray(empty)
-
-
-def pairs(comps: pa.Table) -> tuple[pa.Table, Counter]:
-    """Three chosen/rejected pairs per comparison in TRL's conversational explicit-prompt format."""
-    dropped: Counter = Counter()
-    n = comps.num_rows
-    chosen = comps["chosen_index"].to_numpy().astype(np.int64)
-    rows = np.repeat(np.arange(n), 3)
+    A pair is dropped when one side is empty, or when both texts are identical (compared only where
+    their byte lengths agree)."""
+    comp = np.repeat(np.arange(len(rows)), 3)
     rejected = _OTHERS[chosen].ravel()
-    flat = pc.list_flatten(comps["candidates"])
-    flat = flat.combine_chunks() if isinstance(flat, pa.ChunkedArray) else flat
-    chosen_text = flat.take(pa.array(rows * 4 + chosen[rows]))
-    rejected_text = flat.take(pa.array(rows * 4 + rejected))
-    empty, same = pair_drop_masks(chosen_text, rejected_text)
-    dropped["pair_empty_side"] = int(empty.sum())
-    dropped["pair_identical_texts"] = int(same.sum())
-    keep = np.flatnonzero(~(empty | same))
-    rows, rejected = rows[keep], rejected[keep]
-    base = comps.drop_columns(["context", "candidates", "has_empty_candidate", "feedback"]).take(pa.array(rows))
-    out = {
-        "prompt": _chunked(comps["context"].take(pa.array(rows))),
-        "chosen": _chunked(_messages(["assistant"], [chosen_text.take(pa.array(keep))])),
-        "rejected": _chunked(_messages(["assistant"], [rejected_text.take(pa.array(keep))])),
-    }
-    for name in base.column_names:
-        out[name] = base[name]
-    out["rejected_index"] = pa.chunked_array([pa.array(rejected.astype(np.int8))])
-    return pa.table(out), dropped
+    r = rows[comp]
+    chosen_pos, rejected_pos = texts.candidate(turn, chosen[comp], r), texts.candidate(turn, rejected, r)
+    empty = ~texts.valid[chosen_pos] | ~texts.valid[rejected_pos]
+    maybe = np.flatnonzero(~empty & (texts.lengths[chosen_pos] == texts.lengths[rejected_pos]))
+    same = np.zeros(len(comp), dtype=bool)
+    if len(maybe):
+        eq = pc.equal(texts.take_few(chosen_pos[maybe]), texts.take_few(rejected_pos[maybe]))
+        same[maybe] = np.asarray(pc.fill_null(eq, False).to_numpy(zero_copy_only=False))
+    dropped["pair_empty_side"] += int(empty.sum())
+    dropped["pair_identical_texts"] += int(same.sum())
+    keep = ~(empty | same)
+    return comp[keep], rejected[keep], chosen_pos[keep], rejected_pos[keep]
+
+
+class _Rows:
+    """The non-text columns of the given conversations, taken per comparison or pair."""
+
+    def __init__(self, table: pa.Table):
+        self.table = table
+        self._cols: dict[str, pa.Array] = {}
+
+    def col(self, name: str) -> pa.Array:
+        if name not in self._cols:
+            arr = _one_array(self.table[name])
+            self._cols[name] = arr.cast(pa.string()) if pa.types.is_large_string(arr.type) else arr
+        return self._cols[name]
+
+    def head(self, rows: np.ndarray, k: int, complete: np.ndarray) -> dict[str, pa.Array]:
+        idx = pa.array(rows, pa.int64())
+        return {
+            "comparison_id": pc.binary_join_element_wise(
+                pc.cast(self.col("conversation_id").take(idx), pa.string()), pa.scalar(str(k)), "-"
+            ),
+            "conversation_id": self.col("conversation_id").take(idx),
+            "annotator_id": self.col("annotator_id").take(idx),
+            "turn": pa.array(np.full(len(rows), k, dtype=np.int8)),
+            "prompt_group": self.col("prompt_group").take(idx),
+            "context_complete": pa.array(complete),
+        }
+
+    def tail(self, rows: np.ndarray) -> dict[str, pa.Array]:
+        idx = pa.array(rows, pa.int64())
+        return {
+            c: self.col(c).take(idx) for c in ["split", *(c for c in schema.CARRIED_COLUMNS if c != "annotator_id")]
+        }
+
+
+def input_columns(kind: str) -> list[str]:
+    """The conversation columns `comparison_tables` (kind "comparisons") or `pair_tables` ("pairwise") read."""
+    texts = _CONTEXT_AND_CANDIDATES + ([f"{t}_turn_feedback" for t in schema.TURNS] if kind == "comparisons" else [])
+    labels = [f"{t}_turn_preferred_response" for t in schema.TURNS]
+    return ["conversation_id", "prompt_group", "split", *schema.CARRIED_COLUMNS, *labels, *texts]
+
+
+def comparison_tables(conversations: pa.Table, dropped: Counter) -> Iterator[pa.Table]:
+    """The comparisons of `conversations`, one table per turn (turns without any left out)."""
+    texts = _Texts(conversations, _CONTEXT_AND_CANDIDATES + [f"{t}_turn_feedback" for t in schema.TURNS])
+    chosen, meta = _chosen_codes(conversations), _Rows(conversations)
+    for k, turn in enumerate(schema.TURNS, start=1):
+        rows = _turn_rows(conversations, chosen, k, dropped)
+        if not len(rows):
+            continue
+        context, complete = _context(texts, chosen, k, rows)
+        candidates = texts.candidate(turn, np.arange(4)[None, :], rows[:, None])
+        yield pa.table(
+            {
+                **meta.head(rows, k, complete),
+                "context": _messages(texts, context, 0),
+                "candidates": pa.FixedSizeListArray.from_arrays(texts.take(candidates.ravel()), 4),
+                "chosen_index": pa.array(chosen[turn][rows].astype(np.int8)),
+                "has_empty_candidate": pa.array(~texts.valid[candidates].all(axis=1)),
+                "feedback": texts.take(texts.start[f"{turn}_turn_feedback"] + rows),
+                **meta.tail(rows),
+            }
+        )
+
+
+def pair_tables(conversations: pa.Table, dropped: Counter) -> Iterator[pa.Table]:
+    """The chosen/rejected pairs of `conversations` (TRL's conversational explicit-prompt format), one
+    table per turn; the comparisons' drops and the pairs' drops counted."""
+    texts = _Texts(conversations, _CONTEXT_AND_CANDIDATES)
+    chosen, meta = _chosen_codes(conversations), _Rows(conversations)
+    for k, turn in enumerate(schema.TURNS, start=1):
+        rows = _turn_rows(conversations, chosen, k, dropped)
+        if not len(rows):
+            continue
+        comp, rejected, chosen_pos, rejected_pos = _pairs_of(texts, chosen[turn][rows], turn, rows, dropped)
+        if not len(comp):
+            continue
+        context, complete = _context(texts, chosen, k, rows)
+        r = rows[comp]
+        yield pa.table(
+            {
+                "prompt": _messages(texts, context[comp], 0),
+                "chosen": _messages(texts, chosen_pos[:, None], 1),
+                "rejected": _messages(texts, rejected_pos[:, None], 1),
+                **meta.head(r, k, complete[comp]),
+                "chosen_index": pa.array(chosen[turn][r].astype(np.int8)),
+                **meta.tail(r),
+                "rejected_index": pa.array(rejected.astype(np.int8)),
+            }
+        )
+
+
+def comparisons(conversations: pa.Table) -> tuple[pa.Table | None, Counter]:
+    """One row per turn-level choice; the table (None when there is none) and the drop counts."""
+    dropped: Counter = Counter()
+    parts = list(comparison_tables(conversations, dropped))
+    return (pa.concat_tables(parts) if parts else None), dropped
+
+
+def pairs(conversations: pa.Table) -> tuple[pa.Table | None, Counter]:
+    """Three chosen/rejected pairs per comparison of `conversations`, less the dropped ones; the table
+    (None when there is none) and the drop counts (of the comparisons and of the pairs)."""
+    dropped: Counter = Counter()
+    parts = list(pair_tables(conversations, dropped))
+    return (pa.concat_tables(parts) if parts else None), dropped
 
 
 GROUP_AXES = {"country": "annotator_country", "language": "assigned_lang", "turn": "turn"}
@@ -162,65 +277,70 @@ def group_split_name(axis: str, value) -> str:
     return f"turn_{value}" if axis == "turn" else str(value).replace(" ", "_")
 
 
-def summarize(conversations: pa.Table) -> dict:
-    """Counts of comparisons, pairs and drops per split and per group, without building any text.
-
-    Needs the `split` column. Uses the same rules as `comparisons` and `pairs`, so its numbers are
-    the row counts those functions (and the builder's configs) produce.
-    """
+def block_counts(conversations: pa.Table) -> dict:
+    """The counts `summary` adds up, of one block of conversations (with its `split` column): rows of
+    conversations, comparisons and kept pairs per (split, country, language, turn), and the drops."""
     dropped: Counter = Counter()
-    split = np.asarray(conversations["split"].to_numpy(zero_copy_only=False))
-    country = np.asarray(conversations["annotator_country"].to_numpy(zero_copy_only=False))
-    lang = np.asarray(conversations["assigned_lang"].to_numpy(zero_copy_only=False))
-    comp = Counter()
-    pair_rows = []  # (row indices, turn) of kept pairs
-    for k, turn in enumerate(schema.TURNS):
-        idx = chosen_index(conversations, turn)
-        labelled = pc.is_valid(idx)
-        has_prompt = pc.is_valid(conversations[f"{turn}_turn_prompt"])
-        dropped["label_without_prompt"] += int(pc.sum(pc.and_(labelled, pc.invert(has_prompt))).as_py() or 0)
-        dropped["turn_without_label"] += int(pc.sum(pc.and_(has_prompt, pc.invert(labelled))).as_py() or 0)
-        keep = np.asarray(pc.and_(labelled, has_prompt).to_numpy(zero_copy_only=False))
-        comp.update(split[keep])
-        chosen = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False))
-        preferred = _preferred_text(conversations, turn)
-        for j, x in enumerate(schema.LETTERS):
-            exists = keep & (chosen != j)
-            empty, same = pair_drop_masks(preferred, conversations[f"{turn}_turn_response_{x}"])
-            dropped["pair_empty_side"] += int((empty & exists).sum())
-            dropped["pair_identical_texts"] += int((same & exists).sum())
-            pair_rows.append((np.flatnonzero(exists & ~empty & ~same), k + 1))
-    rows = np.concatenate([r for r, _ in pair_rows])
-    turns = np.concatenate([np.full(len(r), t) for r, t in pair_rows])
-    # integer codes of the conversation-level values (sorted names), so the per-pair work is on integers
-    split_names, split_code = np.unique(split, return_inverse=True)
-    countries, langs = np.unique(country, return_inverse=True), np.unique(lang, return_inverse=True)
-    pair_split = split_code[rows]
+    keys = {c: conversations[c] for c in ("split", "annotator_country", "assigned_lang")}
+    code, names = {}, {}
+    for c, col in keys.items():  # local integer codes of the conversation-level values
+        enc = pc.dictionary_encode(_one_array(col))
+        code[c] = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        names[c] = enc.dictionary.to_pylist()
+    conv, comps, pairs_ = Counter(), Counter(), Counter()
+    for s, n in zip(*np.unique(code["split"], return_counts=True)):
+        conv[names["split"][s]] += int(n)
+    texts, chosen = _Texts(conversations, _CANDIDATES), _chosen_codes(conversations)
+    for k, turn in enumerate(schema.TURNS, start=1):
+        rows = _turn_rows(conversations, chosen, k, dropped)
+        for s, n in zip(*np.unique(code["split"][rows], return_counts=True)):
+            comps[names["split"][s]] += int(n)
+        comp, *_ = _pairs_of(texts, chosen[turn][rows], turn, rows, dropped)
+        r = rows[comp]
+        if r.size:
+            stacked = np.stack([code["split"][r], code["annotator_country"][r], code["assigned_lang"][r]])
+            uniq, n = np.unique(stacked, axis=1, return_counts=True)
+            for (s, c, lg), m in zip(uniq.T, n):
+                pairs_[names["split"][s], names["annotator_country"][c], names["assigned_lang"][lg], k] += int(m)
+    return {"conversations": conv, "comparisons": comps, "pairs": pairs_, "dropped": dropped}
+
+
+def summary(blocks: list[dict]) -> dict:
+    """Counts of comparisons, pairs and drops per split and per group, from `block_counts` of every
+    block of a table."""
+    total = {k: sum((b[k] for b in blocks), Counter()) for k in ("conversations", "comparisons", "pairs", "dropped")}
+    for k in ("label_without_prompt", "turn_without_label", "pair_empty_side", "pair_identical_texts"):
+        total["dropped"].setdefault(k, 0)
+    split_names = sorted(total["conversations"])
     by_group: dict = {}
-    for i, s in enumerate(split_names):
-        sel = pair_split == i
-        by_group[str(s)] = {
-            "country": _count_codes(*countries, rows[sel], "country"),
-            "language": _count_codes(*langs, rows[sel], "language"),
-            "turn": _count(turns[sel], "turn"),
+    for s in split_names:
+        groups = {"country": Counter(), "language": Counter(), "turn": Counter()}
+        for (split, country, lang, turn), n in total["pairs"].items():
+            if split == s:
+                groups["country"][country] += n
+                groups["language"][lang] += n
+                groups["turn"][turn] += n
+        by_group[s] = {
+            axis: {group_split_name(axis, g): n for g, n in sorted(c.items()) if n} for axis, c in groups.items()
         }
+    pairs_per_split = Counter()
+    for (split, *_), n in total["pairs"].items():
+        pairs_per_split[split] += n
     return {
-        "conversations": {str(s): int(n) for s, n in zip(split_names, np.bincount(split_code))},
-        "comparisons": {str(s): int(n) for s, n in sorted(comp.items())},
-        "pairs": {
-            str(s): int(n) for s, n in zip(split_names, np.bincount(pair_split, minlength=len(split_names))) if n
-        },
+        "conversations": {s: total["conversations"][s] for s in split_names},
+        "comparisons": {s: n for s, n in sorted(total["comparisons"].items())},
+        "pairs": {s: pairs_per_split[s] for s in split_names if pairs_per_split[s]},
         "pairs_by_group": by_group,
-        "dropped": dict(sorted(dropped.items())),
+        "dropped": dict(sorted(total["dropped"].items())),
     }
 
 
-def _count_codes(names: np.ndarray, codes: np.ndarray, rows: np.ndarray, axis: str) -> dict[str, int]:
-    """`_count` of `names[codes[rows]]` without building the values (names sorted, as np.unique gives)."""
-    n = np.bincount(codes[rows], minlength=len(names))
-    return {group_split_name(axis, a): int(b) for a, b in zip(names, n) if b}
+def summarize(conversations: pa.Table) -> dict:
+    """Counts of comparisons, pairs and drops per split and per group, without building any text.
 
-
-def _count(values: np.ndarray, axis: str) -> dict[str, int]:
-    v, n = np.unique(values, return_counts=True)
-    return {group_split_name(axis, a): int(b) for a, b in zip(v, n)}
+    Needs the `split` column. Applies the rules of `comparisons` and `pairs` (the same functions), so
+    its numbers are the row counts those (and the builder's configs) produce.
+    """
+    needed = [*_CANDIDATES, *(f"{t}_turn_{c}" for t in schema.TURNS for c in ("prompt", "preferred_response"))]
+    needed += ["split", "annotator_country", "assigned_lang"]
+    return summary([block_counts(pa.Table.from_batches([b])) for b in conversations.select(needed).to_batches()])

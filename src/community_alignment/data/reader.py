@@ -3,7 +3,8 @@
 Cleaning policy (every change is counted in the returned `ReadReport`):
 
 * a text cell holding the literal ``EMPTY STRING`` becomes null (``empty_string_literal_cells``);
-* ``<|end_of_text|>`` tokens are removed from text cells (``end_of_text_cells``);
+* ``<|end_of_text|>`` tokens are removed from text cells, with the white space they leave at the end of
+  the cell (``end_of_text_cells``);
 * a text cell that is empty or white space only (after the two steps above) becomes null;
 * a repeated ``conversation_id`` keeps its first row (``duplicate_conversation_id`` rows dropped).
 
@@ -33,7 +34,7 @@ import os
 import re
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -42,6 +43,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from . import schema
+from .ahead import prefetched
 from .schema import SchemaError
 
 logger = logging.getLogger(__name__)
@@ -49,7 +51,8 @@ logger = logging.getLogger(__name__)
 EMPTY_LITERAL = "EMPTY STRING"
 END_OF_TEXT = "<|end_of_text|>"
 _END_OF_TEXT_RE = re.escape(END_OF_TEXT)
-BLOCK_SIZE = 64 << 20  # bytes of CSV parsed at a time
+_LITERAL_RE = re.escape(EMPTY_LITERAL)
+BLOCK_SIZE = 32 << 20  # bytes of CSV parsed at a time (64: more text read ahead, peak RSS +0.3 GB; 16: slower)
 PROGRESS_BYTES = 64 << 20  # show a progress bar when reading files larger than this
 
 
@@ -285,31 +288,76 @@ def _check_vocab(table: pa.Table, column: str, vocab, path: str, nullable: bool)
     return norm
 
 
+def _null_out(arr: pa.Array, mask: np.ndarray) -> pa.Array:
+    """`arr` with the cells where `mask` is set made null. The offsets and text are shared with `arr`
+    (only a new validity bitmap is built): no copy of the column's text."""
+    if not mask.any():
+        return arr
+    valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False)) & ~mask
+    if arr.offset:  # a bitmap must start at the array's offset: copy instead (not a CSV block)
+        return pc.if_else(pa.array(mask), pa.scalar(None, arr.type), arr)
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(
+        arr.type, len(arr), [bitmap, *arr.buffers()[1:]], null_count=int(len(arr) - valid.sum())
+    )
+
+
+def _one_array(col: pa.ChunkedArray) -> pa.Array:
+    """The column as one array; zero-copy when it has one chunk (`combine_chunks` always copies)."""
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
+
+def _flags(arr: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False))
+
+
+def _clean_chunk(arr: pa.Array, counts: dict[str, int]) -> pa.Array:
+    """The cleaning policy (module docstring) on one array, counted.
+
+    One scan of the text finds the cells holding ``EMPTY STRING`` or ``<|end_of_text|>`` (RE2); the
+    blank test (`utf8_is_space`, the white space of `utf8_trim_whitespace`) stops at a cell's first
+    other character. Only those few cells are trimmed or rewritten; nulls are set in a new validity
+    bitmap. A cell is the literal when it is ``EMPTY STRING`` once trimmed; a cell that held
+    ``<|end_of_text|>`` loses it and its trailing white space, and is null when nothing else is left.
+    """
+    n = len(arr)
+    blank = _flags(pc.utf8_is_space(arr)) | _flags(pc.equal(pc.binary_length(arr), 0))
+    # two scans with RE2's literal-prefix search (one alternation scans byte by byte, ~10x slower)
+    flagged = np.flatnonzero(
+        _flags(pc.match_substring_regex(arr, _END_OF_TEXT_RE)) | _flags(pc.match_substring_regex(arr, _LITERAL_RE))
+    )
+    literal = np.zeros(n, dtype=bool)
+    eot = np.zeros(n, dtype=bool)
+    if len(flagged):
+        sub = arr.take(pa.array(flagged))
+        literal[flagged] = _flags(pc.equal(pc.utf8_trim_whitespace(sub), pa.scalar(EMPTY_LITERAL, arr.type)))
+        eot[flagged] = _flags(pc.match_substring(sub, END_OF_TEXT))
+        eot &= ~literal  # the literal cell is null anyway
+    counts["empty_string_literal_cells"] += int(literal.sum())
+    n_eot = int(eot.sum())
+    if n_eot:
+        counts["end_of_text_cells"] += n_eot
+        where = np.flatnonzero(eot)
+        cleaned = pc.utf8_rtrim_whitespace(pc.replace_substring(arr.take(pa.array(where)), END_OF_TEXT, ""))
+        blank[where] = _flags(pc.equal(pc.binary_length(cleaned), 0))
+        arr = pc.replace_with_mask(arr, pa.array(eot), cleaned)
+    counts["blank_cells"] += int(blank.sum())
+    return _null_out(arr, literal | blank)
+
+
 def _clean_text(col: pa.ChunkedArray, counts: dict[str, int]) -> pa.ChunkedArray:
-    stripped = pc.utf8_trim_whitespace(col)
-    literal = pc.fill_null(pc.equal(stripped, EMPTY_LITERAL), False)
-    counts["empty_string_literal_cells"] += int(pc.sum(literal).as_py() or 0)
-    eot = pc.fill_null(pc.match_substring_regex(col, _END_OF_TEXT_RE), False)  # RE2: ~10× match_substring
-    n_eot = int(pc.sum(eot).as_py() or 0)
-    null = pa.scalar(None, pa.large_string())
-    if not n_eot:  # the common case: one trimmed copy, one null-out (a literal cell is never blank)
-        blank = pc.fill_null(pc.equal(stripped, ""), False)
-        n_blank = int(pc.sum(blank).as_py() or 0)
-        counts["blank_cells"] += n_blank
-        if n_blank or pc.any(literal).as_py():
-            col = pc.if_else(pc.or_(literal, blank), null, col)
-        return col
-    counts["end_of_text_cells"] += n_eot
-    col = pc.replace_substring_regex(col, _END_OF_TEXT_RE, "")
-    col = pc.if_else(literal, null, col)
-    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), False)
-    counts["blank_cells"] += int(pc.sum(blank).as_py() or 0)
-    col = pc.if_else(blank, null, col)
-    return pc.utf8_rtrim_whitespace(col)
+    return pa.chunked_array([_clean_chunk(c, counts) for c in col.chunks], col.type)
 
 
-def read_conversations(path: str) -> tuple[pa.Table, ReadReport]:
-    """Read, validate and clean one CA file; return the typed table (canonical column order)."""
+def read_conversations(
+    path: str, compact: bool = False, per_block: Callable[[pa.Table], pa.Table] | None = None
+) -> tuple[pa.Table, ReadReport]:
+    """Read, validate and clean one CA file; return the typed table (canonical column order).
+
+    `compact`: the `*_turn_responses` columns as `compact_responses` keeps them (`restore_responses`
+    gives them back), so the text they repeat from the candidates is never held twice.
+    `per_block`: applied to each typed block (in the reading pipeline, on a worker thread, blocks in
+    any order), and its results concatenated instead; it sees every row, the repeated ones too."""
     from .sources import check_data_file
 
     path = check_data_file(path)
@@ -332,24 +380,42 @@ def read_conversations(path: str) -> tuple[pa.Table, ReadReport]:
         )
     batches = [raw] if raw is not None else _csv_batches(path, header)
     counts = {"empty_string_literal_cells": 0, "end_of_text_cells": 0, "blank_cells": 0}
-    mismatched = 0
-    parts, offset = [], 0
-    pool = pa.default_memory_pool()
-    try:
+
+    def numbered() -> Iterator[tuple[int, pa.Table]]:
+        offset = 0
         for batch in batches:
-            typed = _typed(batch, path, version, counts)
-            mismatched += _responses_cell_mismatches(typed)
-            parts.append(typed)
+            yield offset, batch
             offset += batch.num_rows
-            del batch, typed
-            pool.release_unused()  # the block's raw text and temporaries: back to the system, not held
+
+    def typed_block(item: tuple[int, pa.Table]) -> tuple[pa.Table, int, dict[str, int]]:
+        offset, batch = item
+        block_counts = dict.fromkeys(counts, 0)
+        try:
+            typed = _typed(batch, path, version, block_counts)
+        except _BadValue as e:
+            e.idx += offset
+            raise
+        bad, exact = _check_responses(typed)
+        if compact:
+            typed = compact_responses(typed, exact)
+        return (per_block(typed) if per_block else typed), bad, block_counts
+
+    # the next blocks are parsed (main thread, in pyarrow) while these are typed (worker threads)
+    mismatched, parts = 0, []
+    try:
+        for typed, bad, block_counts in prefetched(typed_block, numbered(), depth=2, workers=2):
+            parts.append(typed)
+            mismatched += bad
+            for k, v in block_counts.items():
+                counts[k] += v
     except _BadValue as e:
-        row = offset + e.idx
+        row = e.idx
         where = f"row {row}" if raw is not None else f"line {line_of_row(path, row)} (data row {row + 1})"
         raise SchemaError(
             f"{path}: {where}, column {e.column!r}: unexpected value {e.value!r}; expected {e.expected}"
             f" ({e.n_bad} row(s) affected in that block)"
         ) from None
+    offset = sum(t.num_rows for t in parts)
     if offset == 0:
         raise SchemaError(f"{path}: the file has a header but no data rows")
     report.rows_read = offset
@@ -383,24 +449,36 @@ def _conflicting_demographics(table: pa.Table) -> dict[str, int]:
     return out
 
 
-def _responses_cell_mismatches(table: pa.Table) -> int:
-    """Turns whose `*_turn_responses` cell lacks one of the (non-empty) `response_a..d` texts.
+def responses_layout(candidates: list[pa.Array]) -> pa.Array:
+    """The documented `*_turn_responses` cell of each row from its four candidates: `# Response A:`, a
+    new line and candidate a, then B, C and D likewise, joined by blank lines (an empty candidate as "")."""
+    parts = []
+    for x, c in zip("ABCD", candidates):
+        parts += [pa.scalar(f"# Response {x}:\n", c.type), pc.fill_null(c, pa.scalar("", c.type))]
+        if x != "D":
+            parts.append(pa.scalar("\n\n", c.type))
+    return pc.binary_join_element_wise(*parts, pa.scalar("", candidates[0].type))
 
-    Fast path: the cell equals the documented layout (`# Response A:` … joined by blank lines); only
-    the other rows are checked text by text."""
-    bad = 0
+
+def _check_responses(table: pa.Table) -> tuple[int, dict[str, np.ndarray]]:
+    """Turns whose `*_turn_responses` cell lacks one of the (non-empty) `response_a..d` texts, and per
+    turn which cells are exactly the documented layout of their candidates.
+
+    Fast path: the cell equals the layout, first as it stands, then (for the other rows only) trimmed;
+    only the remaining rows are checked text by text."""
+    bad, exact = 0, {}
     for t in schema.TURNS:
-        cell = table[f"{t}_turn_responses"]
-        cands = [table[f"{t}_turn_response_{x}"] for x in schema.LETTERS]
-        parts = []
-        for x, c in zip("ABCD", cands):
-            parts += [pa.scalar(f"# Response {x}:\n", pa.large_string()), pc.fill_null(c, "")]
-            if x != "D":
-                parts.append(pa.scalar("\n\n", pa.large_string()))
-        expected = pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
-        same = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(expected), pc.utf8_trim_whitespace(cell)), False)
-        check = pc.and_(pc.is_valid(cell), pc.invert(same))
-        rows = np.flatnonzero(check.to_numpy(zero_copy_only=False))
+        cell = _one_array(table[f"{t}_turn_responses"])
+        cands = [_one_array(table[f"{t}_turn_response_{x}"]) for x in schema.LETTERS]
+        valid = np.asarray(cell.is_valid().to_numpy(zero_copy_only=False))
+        exact[t] = valid & _flags(pc.equal(responses_layout(cands), cell))
+        rows = np.flatnonzero(valid & ~exact[t])
+        if not len(rows):
+            continue
+        idx = pa.array(rows)
+        expected = responses_layout([c.take(idx) for c in cands])
+        same = _flags(pc.equal(pc.utf8_trim_whitespace(expected), pc.utf8_trim_whitespace(cell.take(idx))))
+        rows = rows[~same]
         if not len(rows):
             continue
         idx = pa.array(rows)
@@ -409,7 +487,35 @@ def _responses_cell_mismatches(table: pa.Table) -> int:
         for i, text in enumerate(cells):
             if any(v is not None and v.strip() not in text for v in (tx[i] for tx in texts)):
                 bad += 1
-    return bad
+    return bad, exact
+
+
+#: A compacted table (`read_conversations(..., compact_responses=True)`) holds each `*_turn_responses`
+#: column as two: which cells are exactly the layout of their candidates, and the other cells' text.
+IS_LAYOUT, OTHER = "_is_layout", "_other"
+
+
+def compact_responses(table: pa.Table, exact: dict[str, np.ndarray]) -> pa.Table:
+    """`table` with each `*_turn_responses` column replaced by `<column>_is_layout` (the cells that are
+    exactly `responses_layout` of their candidates, as given by `exact`) and `<column>_other` (the
+    text of the other cells, copied; null where the layout stands): the redundant text is not held."""
+    for t in schema.TURNS:
+        name = f"{t}_turn_responses"
+        cell = _one_array(table[name])
+        other = cell.take(pa.array(np.arange(len(cell)), mask=exact[t]))  # a null index: a null cell, no text
+        table = table.drop_columns([name]).append_column(name + IS_LAYOUT, pa.array(exact[t]))
+        table = table.append_column(name + OTHER, other)
+    return table
+
+
+def restore_responses(table: pa.Table) -> pa.Table:
+    """The inverse of `compact_responses`: the `*_turn_responses` columns rebuilt from the candidates."""
+    for t in schema.TURNS:
+        name = f"{t}_turn_responses"
+        cands = [table[f"{t}_turn_response_{x}"] for x in schema.LETTERS]
+        cell = pc.if_else(table[name + IS_LAYOUT], responses_layout(cands), table[name + OTHER])
+        table = table.drop_columns([name + IS_LAYOUT, name + OTHER]).append_column(name, cell)
+    return table
 
 
 def _typed(raw: pa.Table, path: str, version: str, counts: dict[str, int]) -> pa.Table:
@@ -436,7 +542,7 @@ def _typed(raw: pa.Table, path: str, version: str, counts: dict[str, int]) -> pa
     out["annotator_country"] = _check_vocab(raw, "annotator_country", schema.COUNTRIES, path, nullable=False)
     for c in schema.DEMOGRAPHIC_COLUMNS[1:]:
         col = pc.utf8_trim_whitespace(raw[c])
-        out[c] = pc.if_else(pc.fill_null(pc.equal(col, ""), False), pa.scalar(None, pa.large_string()), col)
+        out[c] = pc.if_else(pc.fill_null(pc.equal(pc.binary_length(col), 0), False), pa.scalar(None, col.type), col)
     table = pa.table({c: out[c] for c in schema.COLUMNS_V11})
     missing_prompt = pc.is_null(table["first_turn_prompt"])
     if pc.any(missing_prompt).as_py():
@@ -451,5 +557,7 @@ def _drop_duplicate_ids(table: pa.Table, report: ReadReport) -> pa.Table:
     report.dropped["duplicate_conversation_id"] = int(n_dup)
     if n_dup:
         logger.warning("%s: dropped %d row(s) repeating a conversation_id", report.path, n_dup)
-        table = table.take(np.sort(first))
+        keep = np.zeros(len(ids), dtype=bool)
+        keep[first] = True
+        table = table.filter(pa.array(keep))  # per chunk (a take would concatenate every column first)
     return table

@@ -60,14 +60,17 @@ def assign_splits(
     split_by: str = "prompt",
     salt: str = DEFAULT_SALT,
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
+    prompt_keys: pa.ChunkedArray | None = None,
 ) -> pa.Array:
-    """Return the split name of each conversation (a string array aligned with the table)."""
+    """Return the split name of each conversation (a string array aligned with the table).
+
+    `prompt_keys`: `normalise_prompt` of the first-turn prompts when already computed."""
     if split_by not in SPLIT_BY:
         raise ValueError(f"split_by must be one of {SPLIT_BY}, got {split_by!r}")
     if abs(sum(fractions) - 1.0) > 1e-9 or min(fractions) < 0:
         raise ValueError(f"split fractions must be non-negative and sum to 1, got {fractions}")
     if split_by == "prompt":
-        keys = normalise_prompt(conversations["first_turn_prompt"])
+        keys = normalise_prompt(conversations["first_turn_prompt"]) if prompt_keys is None else prompt_keys
     else:
         keys = pc.cast(conversations["annotator_id"], pa.string())
     uniq = pc.unique(keys)
