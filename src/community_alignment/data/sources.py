@@ -134,6 +134,15 @@ def _memo_file() -> str | None:
     return os.path.join(os.path.expanduser(root), "community_alignment", "content_digests.json")
 
 
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file's bytes (hex), read 8 MiB at a time."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(8 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def content_digest(path: str) -> str:
     """SHA-256 of a file's bytes, computed once per (device, inode, size, mtime, ctime) and remembered
     in this process and in `$HF_DATASETS_CACHE/community_alignment/content_digests.json`."""
@@ -151,11 +160,7 @@ def content_digest(path: str) -> str:
             memo = {}
     digest = memo.get(skey) if isinstance(memo, dict) else None
     if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(8 << 20), b""):
-                h.update(block)
-        digest = h.hexdigest()
+        digest = file_sha256(path)
         if memo_path:
             live = {k: v for k, v in memo.items() if _still_there(k)} if isinstance(memo, dict) else {}
             live[skey] = digest
