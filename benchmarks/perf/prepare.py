@@ -24,7 +24,7 @@ with ours' output of the step before deleted, and each ratio is taken within a r
 reported with the range. Goals (issue 11): pairwise ≤ 1.5× its floor, all configs ≤ 2× theirs, peak RSS
 ≤ 1.5× the file.
 
-    python benchmarks/perf/prepare.py [--gzip] [--repeat 3] [--baseline-rows 20000 | -1]
+    python benchmarks/perf/prepare.py [--gzip] [--repeat 3] [--baseline-rows 20000 | 0 | -1]
 
 The baseline is timed on the first `--baseline-rows` conversations and scaled linearly (a full
 Python loop over 90k rows takes many minutes); pass --baseline-rows 0 to run it on everything.
@@ -198,7 +198,7 @@ def main() -> None:
     ap.add_argument("--gzip", action="store_true", help="the generated file gzip-compressed")
     ap.add_argument("--n-conversations", type=int, default=90256)
     ap.add_argument("--repeat", type=int, default=3, help="rounds of every step (the median round is reported)")
-    ap.add_argument("--baseline-rows", type=int, default=-1, help="-1: skip the pandas baseline")
+    ap.add_argument("--baseline-rows", type=int, default=20000, help="-1: skip the pandas baseline")
     args = ap.parse_args()
     path = args.file or ensure_file(args.n_conversations, args.gzip)
     size = os.path.getsize(path)
