@@ -285,3 +285,30 @@ def test_split_fingerprints_are_those_of_the_prepared_splits(prepared):
     for split, ds in prepared["conversations"].items():
         ids = np.sort(np.asarray(ds["conversation_id"], dtype="<i8"))
         assert hashlib.sha256(ids.tobytes()).hexdigest() == meta["split_manifest"]["fingerprints"][split], split
+
+
+def test_a_tiny_file_builds_the_configs_it_has_rows_for(tmp_path, capsys):
+    """`datasets` cannot load a prepared split of no rows: such splits are left out, a config without
+    any row is not built (and listed), and asking for that config alone is a clear error (exit 1)."""
+    from community_alignment.cli import main
+    from community_alignment.data.builder import EmptyConfigError
+    from community_alignment.data.export import prepare
+    from community_alignment.data.sources import SourceSpec
+
+    path = write_csv(tmp_path / "one.csv", [make_row(1, n_turns=2)])
+    cache = str(tmp_path / "c")
+    built = prepare(CONFIG_NAMES, SourceSpec("local", path), cache_dir=cache)
+    split = read_meta(built["conversations"].info)["split_manifest"]
+    (only,) = [s for s, n in split["conversations"].items() if n]
+    for name, b in built.items():
+        assert set(b.as_dataset()) <= {only} | {"united_states", "en", "turn_1", "turn_2"}, name
+    assert built["pairwise"].as_dataset()[only].num_rows == 6
+    missing = set(CONFIG_NAMES) - set(built)
+    assert missing and all(not n.endswith("_" + only) for n in missing)
+    name = sorted(missing)[0]
+    with pytest.raises(EmptyConfigError, match=f"config {name!r} has no rows in this file"):
+        prepare([name], SourceSpec("local", path), cache_dir=cache)
+    argv = ["prepare", "--all", "--source", "local", "--data-path", path, "--cache-dir", cache]
+    assert main(argv) == 0
+    assert "not built, no rows in this file: " in capsys.readouterr().out
+    assert main(["prepare", "--config", name, "--source", "local", "--data-path", path, "--cache-dir", cache]) == 1

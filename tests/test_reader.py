@@ -1,6 +1,7 @@
 """Reading, validation and cleaning: every bad input gets an error naming file, line and column."""
 
 import gzip
+import re
 import warnings
 
 import pyarrow as pa
@@ -286,3 +287,46 @@ def test_per_block_results_are_concatenated_in_file_order(tmp_path, monkeypatch)
     table, _ = read_conversations(write_csv(tmp_path / "v.csv", _varied_rows()), per_block=tag)
     assert len(seen) > 10 and sum(seen) == 60
     assert table["doubled"].to_pylist() == [2 * i for i in range(1, 61)]
+
+
+def test_the_bad_value_named_is_the_earliest_whatever_the_blocks(tmp_path, monkeypatch):
+    """Checks run column by column; the error names the earliest bad row (then the earliest check),
+    and says which rows its count is over, so it reads the same for any block size."""
+    from community_alignment.data import reader
+
+    rows = _rows(40)
+    rows[30]["conversation_id"] = "x"  # a later row, in a column checked first
+    rows[5]["wave"] = "7"
+    rows[12]["wave"] = "8"
+    path = write_csv(tmp_path / "bad.csv", rows)
+    messages = []
+    for block in (1 << 20, 2048):
+        monkeypatch.setattr(reader, "BLOCK_SIZE", block)
+        with pytest.raises(SchemaError) as err:
+            read_conversations(path)
+        messages.append(str(err.value))
+    for m in messages:
+        assert re.search(r"line \d+ \(data row 6\), column 'wave': unexpected value '7'; expected 1 or 2", m), m
+    assert "(2 of data rows 1–40 have this problem)" in messages[0]
+    # the count is over the block the row was checked in, which the message names
+    first, last = map(int, re.search(r"\(1 of data rows (\d+)–(\d+) have", messages[1]).groups())
+    assert first <= 6 <= last < 13
+
+
+def test_errors_after_a_cell_longer_than_the_csv_modules_field_limit(tmp_path):
+    """Locating a bad line reads the file with Python's csv module: a cell beyond its 131,072-character
+    default limit earlier in the file does not turn the error into a traceback."""
+    rows = [make_row(1, n_turns=1, first_turn_feedback="f" * 140_000), make_row(2, n_turns=1, wave="7")]
+    path = write_csv(tmp_path / "long.csv", rows)
+    with pytest.raises(SchemaError, match=r"line 13 \(data row 2\), column .wave."):  # cells span lines
+        read_conversations(path)
+
+
+def test_a_row_longer_than_the_read_block_is_a_clear_error(tmp_path, monkeypatch):
+    from community_alignment.data import reader
+
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 16 << 10)
+    rows = [make_row(1, n_turns=1), make_row(2, n_turns=1, first_turn_feedback="f" * (60 << 10)), make_row(3)]
+    path = write_csv(tmp_path / "wide.csv", rows)
+    with pytest.raises(SchemaError, match="a row is longer than the reader's block"):
+        read_conversations(path)

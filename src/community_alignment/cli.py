@@ -104,6 +104,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
             + "  ".join(f"{s}={info.num_examples:,}" for s, info in splits.items())
             + f"  ({sum(info.num_bytes for info in splits.values()) / 1e6:,.1f} MB)"
         )
+    empty = [c for c in configs if c not in prepared]
+    if empty:
+        print(f"not built, no rows in this file: {', '.join(empty)}")
     meta = read_meta(next(iter(prepared.values())).info)
     print("dropped: " + ", ".join(f"{k}={v:,}" for k, v in meta["dropped"].items()))
     odd = {k: v for k, v in meta.get("inconsistencies", {}).items() if v}

@@ -29,21 +29,23 @@ def prefetched(fn: Callable[[T], R], items: Iterable[T], depth: int, workers: in
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque = deque()
         iterator = iter(items)
+        failed: BaseException | None = None
         try:
             while True:
                 try:
                     item = next(iterator)
                 except StopIteration:
                     break
-                except BaseException:
-                    while pending:  # an earlier item's error comes first
-                        yield pending.popleft().result()
-                    raise
+                except BaseException as e:  # raised below, once the earlier items are through
+                    failed = e
+                    break
                 pending.append(pool.submit(fn, item))
                 if len(pending) > depth:
                     yield pending.popleft().result()
-            while pending:
+            while pending:  # an earlier item's error comes first
                 yield pending.popleft().result()
+            if failed is not None:
+                raise failed
         finally:
             for future in pending:  # an error or an abandoned generator: drop what was not started
                 future.cancel()

@@ -63,7 +63,7 @@ EXPAND_WORKERS = 2
 DATASET_NAME = "community_alignment"
 
 #: Source files whose code decides what is written: part of every cache hash.
-_CODE_FILES = ("builder.py", "expand.py", "reader.py", "schema.py", "splits.py")
+_CODE_FILES = ("ahead.py", "builder.py", "expand.py", "reader.py", "schema.py", "splits.py")
 CODE_HASH = hashlib.sha256(b"".join((Path(__file__).parent / f).read_bytes() for f in _CODE_FILES)).hexdigest()[:16]
 
 KINDS = ("conversations", "comparisons", "pairwise", "groups")
@@ -223,6 +223,10 @@ def cache_hash(config_name: str, split_by: str, resolved: sources.ResolvedSource
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+class EmptyConfigError(sources.SourceError):
+    """The file has no row for a config (e.g. a group config of a split the file's few rows miss)."""
+
+
 class CommunityAlignment(datasets.ArrowBasedBuilder):
     """Community Alignment as `datasets` configs: conversations, comparisons, pairwise (+ last turn), by_*."""
 
@@ -290,7 +294,19 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
             self.resolved = dataclasses.replace(self.resolved, path=dl_manager.download(self.resolved.path))
         _, meta = load_prepared_table(self.resolved, cfg.split_by)
         self._set_meta(meta)
-        return [datasets.SplitGenerator(name=s, gen_kwargs={"split": s}) for s in splits.SPLITS]
+        return self._nonempty([datasets.SplitGenerator(name=s, gen_kwargs={"split": s}) for s in splits.SPLITS], meta)
+
+    def _nonempty(self, generators: list, meta: dict) -> list:
+        """The split generators of the splits this config has rows in (`datasets` cannot load a prepared
+        split of no rows); a config without any row is an error that says so."""
+        rows = count_rows(meta)[self.config.name]
+        kept = [g for g in generators if rows.get(g.name, 0)]
+        if not kept:
+            raise EmptyConfigError(
+                f"{meta['file']}: config {self.config.name!r} has no rows in this file "
+                f"({meta['conversations']} conversation(s), {meta['comparisons']} comparison(s), {meta['pairs']} pair(s))"
+            )
+        return kept
 
     def _derived_split_generators(self):
         cfg = self.config
@@ -303,16 +319,18 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
         pairwise.download_and_prepare()
         meta = read_meta(pairwise.info)
         self._set_meta(meta)
-        self._pairwise = pairwise.as_dataset()
+        self._pairwise = {s: pairwise.as_dataset(split=s) for s in pairwise.info.splits}
         if cfg.kind != "groups":
-            return [datasets.SplitGenerator(name=s, gen_kwargs={"split": s}) for s in splits.SPLITS]
-        groups = meta["per_split"]["pairs_by_group"].get(cfg.source_split, {}).get(cfg.group_axis, {})
-        return [
-            datasets.SplitGenerator(
-                name=g, gen_kwargs={"split": cfg.source_split, "group": _group_value(cfg.group_axis, g)}
-            )
-            for g in sorted(groups)
-        ]
+            generators = [datasets.SplitGenerator(name=s, gen_kwargs={"split": s}) for s in splits.SPLITS]
+        else:
+            groups = meta["per_split"]["pairs_by_group"].get(cfg.source_split, {}).get(cfg.group_axis, {})
+            generators = [
+                datasets.SplitGenerator(
+                    name=g, gen_kwargs={"split": cfg.source_split, "group": _group_value(cfg.group_axis, g)}
+                )
+                for g in sorted(groups)
+            ]
+        return self._nonempty(generators, meta)
 
     def _generate_tables(self, split: str, group: int | None = None) -> Iterator:
         cfg = self.config
@@ -488,6 +506,7 @@ def count_rows(meta: dict) -> dict:
 
 __all__ = [
     "CommunityAlignment",
+    "EmptyConfigError",
     "CommunityAlignmentConfig",
     "read_meta",
     "count_rows",

@@ -19,6 +19,7 @@ from .builder import (
     CONFIG_NAMES,
     DERIVED_CONFIG_NAMES,
     CommunityAlignment,
+    EmptyConfigError,
     load_prepared_table,
     read_meta,
     release_prepared_tables,
@@ -55,7 +56,8 @@ def prepare(
 ) -> dict[str, CommunityAlignment]:
     """`download_and_prepare` each config into the datasets cache; returns {config: prepared builder}.
 
-    Afterwards `load_dataset("community_alignment", CONFIG)` loads each from any folder, offline. The
+    Afterwards `load_dataset("community_alignment", CONFIG)` loads each from any folder, offline. Of
+    several configs, one without any row in the file (a tiny file) is left out of the result. The
     default config (`pairwise`), when prepared, is left the most recently prepared one, so a bare
     `load_dataset("community_alignment")` loads it (`datasets`' prepared-cache fallback picks the newest).
     The conversations table read for the base configs is released before the derived ones (which read
@@ -63,15 +65,22 @@ def prepare(
     """
     if isinstance(spec, dict):  # the v1 call: prepare(configs, {"source": ..., ...})
         spec = SourceSpec(**{k: v for k, v in spec.items() if k != "hub_endpoint"})
-    out = {}
-    for name in _ordered(configs):
+    out, names = {}, _ordered(configs)
+    for name in names:
         if name in DERIVED_CONFIG_NAMES and not keep_table:
             release_prepared_tables()
         builder = CommunityAlignment(
             config_name=name, cache_dir=cache_dir, hub_endpoint=hub_endpoint, **spec.builder_kwargs()
         )
-        builder.download_and_prepare()
+        try:
+            builder.download_and_prepare()
+        except EmptyConfigError:
+            if len(names) == 1:
+                raise
+            continue  # the caller sees it missing from the result (the CLI lists it)
         out[name] = builder
+    if not out:
+        raise EmptyConfigError(f"none of the configs {names} has a row in this file")
     default = out.get(CommunityAlignment.DEFAULT_CONFIG_NAME)
     if default is not None and len(out) > 1:
         os.utime(default.cache_dir)  # the one place that steers the bare-name fallback (see docstring)

@@ -25,6 +25,7 @@ outside the documented vocabularies are kept (the card lists the observed values
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import gzip
@@ -123,9 +124,20 @@ def _read_header(path: str) -> list[str]:
     return header
 
 
+@contextlib.contextmanager
+def _any_field_size():
+    """The standard library's csv reader without its 131,072-character field limit, for the duration."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
 def line_of_row(path: str, row: int) -> int:
     """1-based line number where data row `row` (0-based, header excluded) starts; slow, errors only."""
-    with _open_text(path) as f:
+    with _any_field_size(), _open_text(path) as f:
         reader = csv.reader(f)
         next(reader, None)
         start = reader.line_num + 1
@@ -148,7 +160,11 @@ def diagnose_csv(path: str, n_columns: int) -> str:
         line = raw.count(b"\n", 0, e.start) + 1
         bad = raw[e.start : e.start + 4]
         return f"line {line}: bytes {bad!r} are not valid UTF-8 (the file must be UTF-8 encoded)"
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    with _any_field_size():
+        return _first_problem(csv.reader(io.StringIO(text, newline=""), strict=True), n_columns)
+
+
+def _first_problem(reader, n_columns: int) -> str:
     header = next(reader)
     start = reader.line_num + 1
     try:
@@ -192,6 +208,11 @@ def _csv_batches(path: str, header: list[str]) -> Iterator[pa.Table]:
             bar.close()
     except (pa.ArrowInvalid, pa.ArrowException, OSError, EOFError) as e:
         where = diagnose_csv(path, len(header))
+        if not where and "straddl" in str(e):
+            where = (
+                f"a row is longer than the reader's block of {BLOCK_SIZE >> 20} MB (rows of Community Alignment"
+                " are a few kB)"
+            )
         raise SchemaError(f"{path}: {where or 'could not be parsed as CSV'} [{e}]") from None
 
 
@@ -394,6 +415,7 @@ def read_conversations(
             typed = _typed(batch, path, version, block_counts)
         except _BadValue as e:
             e.idx += offset
+            e.rows = (offset, offset + batch.num_rows)
             raise
         bad, exact = _check_responses(typed)
         if compact:
@@ -411,9 +433,10 @@ def read_conversations(
     except _BadValue as e:
         row = e.idx
         where = f"row {row}" if raw is not None else f"line {line_of_row(path, row)} (data row {row + 1})"
+        span = f"rows {e.rows[0]}–{e.rows[1] - 1}" if raw is not None else f"data rows {e.rows[0] + 1}–{e.rows[1]}"
         raise SchemaError(
             f"{path}: {where}, column {e.column!r}: unexpected value {e.value!r}; expected {e.expected}"
-            f" ({e.n_bad} row(s) affected in that block)"
+            f" ({e.n_bad} of {span} have this problem)"
         ) from None
     offset = sum(t.num_rows for t in parts)
     if offset == 0:
@@ -490,7 +513,7 @@ def _check_responses(table: pa.Table) -> tuple[int, dict[str, np.ndarray]]:
     return bad, exact
 
 
-#: A compacted table (`read_conversations(..., compact_responses=True)`) holds each `*_turn_responses`
+#: A compacted table (`read_conversations(..., compact=True)`) holds each `*_turn_responses`
 #: column as two: which cells are exactly the layout of their candidates, and the other cells' text.
 IS_LAYOUT, OTHER = "_is_layout", "_other"
 
@@ -519,35 +542,48 @@ def restore_responses(table: pa.Table) -> pa.Table:
 
 
 def _typed(raw: pa.Table, path: str, version: str, counts: dict[str, int]) -> pa.Table:
+    """The typed, cleaned block. Every check runs; the bad value raised is that of the earliest row
+    (then the earliest check), so the error named does not depend on how the file is cut in blocks."""
     out: dict[str, pa.ChunkedArray] = {}
-    out["conversation_id"] = _parse_int(raw, "conversation_id", path)
-    out["annotator_id"] = _parse_int(raw, "annotator_id", path)
-    out["assigned_lang"] = _check_vocab(raw, "assigned_lang", schema.LANGUAGES, path, nullable=False)
+    problems: list[_BadValue] = []
+
+    def checked(fn, *args):
+        try:
+            return fn(*args)
+        except _BadValue as e:
+            problems.append(e)
+            return None
+
+    out["conversation_id"] = checked(_parse_int, raw, "conversation_id", path)
+    out["annotator_id"] = checked(_parse_int, raw, "annotator_id", path)
+    out["assigned_lang"] = checked(_check_vocab, raw, "assigned_lang", schema.LANGUAGES, path, False)
     if version == "v1.1":
-        wave = _parse_int(raw, "wave", path)
-        bad = pc.invert(pc.is_in(wave, value_set=pa.array([1, 2], pa.int64())))
-        if pc.any(bad).as_py():
-            _bad_value(path, "wave", raw["wave"], bad, "1 or 2")
-        out["wave"] = pc.cast(wave, pa.int8())
+        wave = checked(_parse_int, raw, "wave", path)
+        if wave is not None:
+            bad = pc.invert(pc.is_in(wave, value_set=pa.array([1, 2], pa.int64())))
+            if pc.any(bad).as_py():
+                checked(_bad_value, path, "wave", raw["wave"], bad, "1 or 2")
+            out["wave"] = pc.cast(wave, pa.int8())
     else:
         out["wave"] = pa.chunked_array([pa.nulls(raw.num_rows, pa.int8())])
     for c in schema.BOOL_COLUMNS:
-        out[c] = _parse_bool(raw, c, path)
+        out[c] = checked(_parse_bool, raw, c, path)
     for t in schema.TURNS:
         for c in schema.turn_columns(t):
             if c.endswith("preferred_response"):
-                out[c] = _check_vocab(raw, c, schema.PREFERRED_LABELS, path, nullable=True)
+                out[c] = checked(_check_vocab, raw, c, schema.PREFERRED_LABELS, path, True)
             else:
                 out[c] = _clean_text(raw[c], counts)
-    out["annotator_country"] = _check_vocab(raw, "annotator_country", schema.COUNTRIES, path, nullable=False)
+    out["annotator_country"] = checked(_check_vocab, raw, "annotator_country", schema.COUNTRIES, path, False)
     for c in schema.DEMOGRAPHIC_COLUMNS[1:]:
         col = pc.utf8_trim_whitespace(raw[c])
         out[c] = pc.if_else(pc.fill_null(pc.equal(pc.binary_length(col), 0), False), pa.scalar(None, col.type), col)
-    table = pa.table({c: out[c] for c in schema.COLUMNS_V11})
-    missing_prompt = pc.is_null(table["first_turn_prompt"])
+    missing_prompt = pc.is_null(out["first_turn_prompt"])
     if pc.any(missing_prompt).as_py():
-        _bad_value(path, "first_turn_prompt", raw["first_turn_prompt"], missing_prompt, "a first-turn prompt")
-    return table
+        checked(_bad_value, path, "first_turn_prompt", raw["first_turn_prompt"], missing_prompt, "a first-turn prompt")
+    if problems:
+        raise min(problems, key=lambda e: e.idx)  # min keeps the earliest check among equal rows
+    return pa.table({c: out[c] for c in schema.COLUMNS_V11})
 
 
 def _drop_duplicate_ids(table: pa.Table, report: ReadReport) -> pa.Table:
