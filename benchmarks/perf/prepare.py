@@ -230,8 +230,8 @@ def main() -> None:
         base = run_step("baseline", path, "", {"nrows": nrows})
         base["seconds_scaled"] = base["seconds"] * (args.n_conversations / nrows if nrows else 1.0)
 
-    def med(key: str):
-        return statistics.median(r[key] for r in rounds)
+    def med(key: str, sub: str | None = None) -> float:
+        return statistics.median(r[key][sub] if sub else r[key] for r in rounds)
 
     def span(key: str, sub: str = "seconds") -> str:
         vals = [r[key][sub] if sub else r[key] for r in rounds]
@@ -258,12 +258,11 @@ def main() -> None:
         ("ours: prepare --all", "ours"),
         ("cached reload", "reload"),
     ]:
-        sec = statistics.median(r[key]["seconds"] for r in rounds)
-        cpu = statistics.median(r[key]["cpu"] for r in rounds)
+        sec, cpu = med(key, "seconds"), med(key, "cpu")
         rss = max(r[key]["peak_rss"] for r in rounds)
         print(f"{label:22s} {sec:7.2f} [{span(key):>11s}] {cpu:7.1f} {rss / 1e9:8.2f}G {rss / raw_size:9.2f}")
     loads = ", ".join(f"{r['load']:.2f}" for r in rounds)
-    imports = statistics.median(r["ours-pw"]["imports"] for r in rounds)
+    imports = med("ours-pw", "imports")
     print(
         f"\nof ours, starting Python and importing datasets and the package: {imports:.2f} s (in every figure of"
         " ours above; the bare read imports pyarrow only)"
@@ -278,7 +277,7 @@ def main() -> None:
     if base is not None:
         print(
             f"pandas baseline (scaled): {base['seconds_scaled']:.1f} s ="
-            f" {base['seconds_scaled'] / med_seconds(rounds, 'ours-pw'):.1f}× ours-pairwise"
+            f" {base['seconds_scaled'] / med('ours-pw', 'seconds'):.1f}× ours-pairwise"
         )
     os.makedirs(CACHE, exist_ok=True)
     out = os.path.join(CACHE, "prepare_results.json")
@@ -296,10 +295,6 @@ def main() -> None:
             indent=2,
         )
     print(f"all figures: {out}")
-
-
-def med_seconds(rounds: list[dict], key: str) -> float:
-    return statistics.median(r[key]["seconds"] for r in rounds)
 
 
 if __name__ == "__main__":

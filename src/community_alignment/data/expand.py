@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import schema
+from .reader import flags, one_array
 
 _OTHERS = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]], dtype=np.int64)
 _ROLES = pa.array(["user", "assistant"], pa.string())
@@ -53,10 +54,6 @@ def _chosen_codes(table: pa.Table) -> dict[str, np.ndarray]:
     }
 
 
-def _one_array(col: pa.ChunkedArray) -> pa.Array:
-    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
-
-
 def _offsets(arr: pa.Array) -> np.ndarray:
     width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     return np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset : arr.offset + len(arr) + 1]
@@ -74,7 +71,7 @@ class _Texts:
         self.bounds = np.cumsum([0, *(len(a) for a in self.arrays)])
         self.start = {c: i * self.n for i, c in enumerate(columns)}
         self.empty = len(columns) * self.n
-        self.valid = np.concatenate([np.asarray(a.is_valid().to_numpy(zero_copy_only=False)) for a in self.arrays])
+        self.valid = np.concatenate([flags(a.is_valid()) for a in self.arrays])
         self.lengths = np.concatenate([np.diff(_offsets(a)) for a in self.arrays])
 
     @functools.cached_property
@@ -111,7 +108,7 @@ def _turn_rows(table: pa.Table, chosen: dict[str, np.ndarray], k: int, dropped: 
     """Rows with a comparison at turn k (1-based): labelled and with a prompt; the others counted."""
     turn = schema.TURNS[k - 1]
     labelled = chosen[turn] >= 0
-    has_prompt = np.asarray(table[f"{turn}_turn_prompt"].is_valid().to_numpy(zero_copy_only=False))
+    has_prompt = flags(table[f"{turn}_turn_prompt"].is_valid())
     dropped["label_without_prompt"] += int((labelled & ~has_prompt).sum())
     dropped["turn_without_label"] += int((has_prompt & ~labelled).sum())
     return np.flatnonzero(labelled & has_prompt)
@@ -157,7 +154,7 @@ def _pairs_of(texts: _Texts, chosen: np.ndarray, turn: str, rows: np.ndarray, dr
     same = np.zeros(len(comp), dtype=bool)
     if len(maybe):
         eq = pc.equal(texts.take_few(chosen_pos[maybe]), texts.take_few(rejected_pos[maybe]))
-        same[maybe] = np.asarray(pc.fill_null(eq, False).to_numpy(zero_copy_only=False))
+        same[maybe] = flags(eq)
     dropped["pair_empty_side"] += int(empty.sum())
     dropped["pair_identical_texts"] += int(same.sum())
     keep = ~(empty | same)
@@ -173,7 +170,7 @@ class _Rows:
 
     def col(self, name: str) -> pa.Array:
         if name not in self._cols:
-            arr = _one_array(self.table[name])
+            arr = one_array(self.table[name])
             self._cols[name] = arr.cast(pa.string()) if pa.types.is_large_string(arr.type) else arr
         return self._cols[name]
 
@@ -284,7 +281,7 @@ def block_counts(conversations: pa.Table) -> dict:
     keys = {c: conversations[c] for c in ("split", "annotator_country", "assigned_lang")}
     code, names = {}, {}
     for c, col in keys.items():  # local integer codes of the conversation-level values
-        enc = pc.dictionary_encode(_one_array(col))
+        enc = pc.dictionary_encode(one_array(col))
         code[c] = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
         names[c] = enc.dictionary.to_pylist()
     conv, comps, pairs_ = Counter(), Counter(), Counter()

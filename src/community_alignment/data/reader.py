@@ -314,7 +314,7 @@ def _null_out(arr: pa.Array, mask: np.ndarray) -> pa.Array:
     (only a new validity bitmap is built): no copy of the column's text."""
     if not mask.any():
         return arr
-    valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False)) & ~mask
+    valid = flags(arr.is_valid()) & ~mask
     if arr.offset:  # a bitmap must start at the array's offset: copy instead (not a CSV block)
         return pc.if_else(pa.array(mask), pa.scalar(None, arr.type), arr)
     bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
@@ -323,12 +323,13 @@ def _null_out(arr: pa.Array, mask: np.ndarray) -> pa.Array:
     )
 
 
-def _one_array(col: pa.ChunkedArray) -> pa.Array:
+def one_array(col: pa.ChunkedArray) -> pa.Array:
     """The column as one array; zero-copy when it has one chunk (`combine_chunks` always copies)."""
     return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
 
 
-def _flags(arr: pa.Array) -> np.ndarray:
+def flags(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean array as numpy, null as False."""
     return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False))
 
 
@@ -342,17 +343,17 @@ def _clean_chunk(arr: pa.Array, counts: dict[str, int]) -> pa.Array:
     ``<|end_of_text|>`` loses it and its trailing white space, and is null when nothing else is left.
     """
     n = len(arr)
-    blank = _flags(pc.utf8_is_space(arr)) | _flags(pc.equal(pc.binary_length(arr), 0))
+    blank = flags(pc.utf8_is_space(arr)) | flags(pc.equal(pc.binary_length(arr), 0))
     # two scans with RE2's literal-prefix search (one alternation scans byte by byte, ~10x slower)
     flagged = np.flatnonzero(
-        _flags(pc.match_substring_regex(arr, _END_OF_TEXT_RE)) | _flags(pc.match_substring_regex(arr, _LITERAL_RE))
+        flags(pc.match_substring_regex(arr, _END_OF_TEXT_RE)) | flags(pc.match_substring_regex(arr, _LITERAL_RE))
     )
     literal = np.zeros(n, dtype=bool)
     eot = np.zeros(n, dtype=bool)
     if len(flagged):
         sub = arr.take(pa.array(flagged))
-        literal[flagged] = _flags(pc.equal(pc.utf8_trim_whitespace(sub), pa.scalar(EMPTY_LITERAL, arr.type)))
-        eot[flagged] = _flags(pc.match_substring(sub, END_OF_TEXT))
+        literal[flagged] = flags(pc.equal(pc.utf8_trim_whitespace(sub), pa.scalar(EMPTY_LITERAL, arr.type)))
+        eot[flagged] = flags(pc.match_substring(sub, END_OF_TEXT))
         eot &= ~literal  # the literal cell is null anyway
     counts["empty_string_literal_cells"] += int(literal.sum())
     n_eot = int(eot.sum())
@@ -360,7 +361,7 @@ def _clean_chunk(arr: pa.Array, counts: dict[str, int]) -> pa.Array:
         counts["end_of_text_cells"] += n_eot
         where = np.flatnonzero(eot)
         cleaned = pc.utf8_rtrim_whitespace(pc.replace_substring(arr.take(pa.array(where)), END_OF_TEXT, ""))
-        blank[where] = _flags(pc.equal(pc.binary_length(cleaned), 0))
+        blank[where] = flags(pc.equal(pc.binary_length(cleaned), 0))
         arr = pc.replace_with_mask(arr, pa.array(eot), cleaned)
     counts["blank_cells"] += int(blank.sum())
     return _null_out(arr, literal | blank)
@@ -491,16 +492,16 @@ def _check_responses(table: pa.Table) -> tuple[int, dict[str, np.ndarray]]:
     only the remaining rows are checked text by text."""
     bad, exact = 0, {}
     for t in schema.TURNS:
-        cell = _one_array(table[f"{t}_turn_responses"])
-        cands = [_one_array(table[f"{t}_turn_response_{x}"]) for x in schema.LETTERS]
-        valid = np.asarray(cell.is_valid().to_numpy(zero_copy_only=False))
-        exact[t] = valid & _flags(pc.equal(responses_layout(cands), cell))
+        cell = one_array(table[f"{t}_turn_responses"])
+        cands = [one_array(table[f"{t}_turn_response_{x}"]) for x in schema.LETTERS]
+        valid = flags(cell.is_valid())
+        exact[t] = valid & flags(pc.equal(responses_layout(cands), cell))
         rows = np.flatnonzero(valid & ~exact[t])
         if not len(rows):
             continue
         idx = pa.array(rows)
         expected = responses_layout([c.take(idx) for c in cands])
-        same = _flags(pc.equal(pc.utf8_trim_whitespace(expected), pc.utf8_trim_whitespace(cell.take(idx))))
+        same = flags(pc.equal(pc.utf8_trim_whitespace(expected), pc.utf8_trim_whitespace(cell.take(idx))))
         rows = rows[~same]
         if not len(rows):
             continue
@@ -524,7 +525,7 @@ def compact_responses(table: pa.Table, exact: dict[str, np.ndarray]) -> pa.Table
     text of the other cells, copied; null where the layout stands): the redundant text is not held."""
     for t in schema.TURNS:
         name = f"{t}_turn_responses"
-        cell = _one_array(table[name])
+        cell = one_array(table[name])
         other = cell.take(pa.array(np.arange(len(cell)), mask=exact[t]))  # a null index: a null cell, no text
         table = table.drop_columns([name]).append_column(name + IS_LAYOUT, pa.array(exact[t]))
         table = table.append_column(name + OTHER, other)

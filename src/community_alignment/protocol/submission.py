@@ -619,11 +619,3 @@ def _rows_ids(rows: np.ndarray, sub: Submission, limit: int = 5) -> str:
 def truth_other_splits(truth) -> dict[int, str]:
     """conversation id → where it is, for the conversations outside the evaluated test rows."""
     return truth.outside
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
