@@ -128,11 +128,11 @@ def test_chunked_expansion_on_a_worker_thread_keeps_rows_and_order(tmp_path, mon
         assert ahead.equals(one_by_one), key
     calls, real_pairs = [], expand.pair_tables
 
-    def fail_on_the_fifth(chunk, dropped):
+    def fail_on_the_fifth(chunk, dropped, selected=None):
         calls.append(1)
         if len(calls) == 5:
             raise RuntimeError("chunk five broke")
-        return real_pairs(chunk, dropped)
+        return real_pairs(chunk, dropped, selected)
 
     monkeypatch.setattr(expand, "pair_tables", fail_on_the_fifth)
     b = CommunityAlignment(config_name="pairwise", source="sample", cache_dir=str(tmp_path / "broken"))

@@ -1,5 +1,7 @@
 """Comparisons and pairs on hand-made files whose counts are known exactly."""
 
+from collections import Counter
+
 import pyarrow as pa
 from conftest import make_row, write_csv
 
@@ -137,3 +139,41 @@ def test_expansion_of_a_chunked_table_equals_that_of_one_chunk(tmp_path):
     assert pieces.column("conversation_id").num_chunks > 1
     for fn in (expand.comparisons, expand.pairs):
         assert fn(pieces)[0].equals(fn(table.combine_chunks())[0]), fn.__name__
+
+
+def test_expansion_of_selected_rows_equals_that_of_the_rows_filtered_first(tmp_path):
+    """The builder expands a slice of the table with the mask of its split's rows (no copy); the rows
+    and the drops are those of the filtered rows."""
+    import numpy as np
+
+    rows = [make_row(i, n_turns=1 + i % 4) for i in range(1, 41)]
+    rows[6]["first_turn_response_c"] = rows[6]["first_turn_response_a"]  # an identical pair
+    rows[9]["first_turn_response_d"] = ""  # an empty side and an empty candidate
+    rows[14]["third_turn_preferred_response"] = ""  # a shown turn without a label
+    rows[13]["third_turn_preferred_response"] = ""  # the same, in a row not selected
+    table = _prepared(write_csv(tmp_path / "a.csv", rows))
+    table = pa.concat_tables([table.slice(i, 9) for i in range(0, 40, 9)])  # columns of several chunks
+    mask = np.array([i % 3 != 1 for i in range(table.num_rows)])
+    for fn in (expand.comparison_tables, expand.pair_tables):
+        filtered, masked = Counter(), Counter()
+        want = pa.concat_tables(list(fn(table.filter(pa.array(mask)), filtered)))
+        got = pa.concat_tables(list(fn(table, masked, mask)))
+        assert got.equals(want), fn.__name__
+        assert masked == filtered and filtered["turn_without_label"] == 1, fn.__name__
+
+
+def test_texts_take_equals_pyarrows_take_nulls_and_chunks_included():
+    """`_Texts` lays the columns out as string views over their own text; its `take` is pyarrow's take
+    of the columns concatenated (then the empty string), as `string`, nulls kept."""
+    import numpy as np
+
+    a = pa.chunked_array(
+        [pa.array(["x" * 20, None, "short"], pa.large_string()), pa.array(["é" * 9, ""], pa.large_string())]
+    )
+    b = pa.chunked_array([pa.array([None, "b" * 13, "c", "दे", "last one, long enough"], pa.large_string())])
+    table = pa.table({"a": a, "b": b})
+    texts = expand._Texts(table, ["a", "b"])
+    everything = pa.concat_arrays([*a.chunks, *b.chunks, pa.array([""], pa.large_string())])
+    positions = np.array([10, 0, 1, 5, 9, 3, 3, 6, texts.empty, 2, 7, 4])
+    assert texts.take(positions).equals(everything.take(pa.array(positions)).cast(pa.string()))
+    assert texts.take(np.array([], dtype=np.int64)).equals(pa.array([], pa.string()))

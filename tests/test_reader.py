@@ -330,3 +330,41 @@ def test_a_row_longer_than_the_read_block_is_a_clear_error(tmp_path, monkeypatch
     path = write_csv(tmp_path / "wide.csv", rows)
     with pytest.raises(SchemaError, match="a row is longer than the reader's block"):
         read_conversations(path)
+
+
+def test_utf8_is_checked_on_the_worker_threads_and_named_in_file_order(tmp_path, monkeypatch):
+    """The parser does not check UTF-8 (the typing threads do, block by block): a bad byte in a late
+    block is named by its line, and a bad value in an earlier block is the error raised first."""
+    from community_alignment.data import reader
+
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 2048)  # ≈ 5 rows a block
+    rows = _rows(40)
+    rows[33]["first_turn_prompt"] = "cafXYZ"
+    path = tmp_path / "late.csv"
+    write_csv(path, rows)
+    data = path.read_bytes().replace(b"cafXYZ", b"caf\xe9")
+    path.write_bytes(data)
+    line = data[: data.index(b"caf\xe9")].count(b"\n") + 1
+    with pytest.raises(SchemaError, match=f"late.csv: line {line}: bytes .* are not valid UTF-8"):
+        read_conversations(str(path))
+    rows[2]["wave"] = "7"
+    write_csv(path, rows)
+    path.write_bytes(path.read_bytes().replace(b"cafXYZ", b"caf\xe9"))
+    with pytest.raises(SchemaError, match=r"\(data row 3\), column 'wave': unexpected value '7'"):
+        read_conversations(str(path))
+
+
+def test_a_plain_file_is_read_through_a_memory_map_released_behind(tmp_path):
+    """`_MappedFile` gives the file's bytes as zero-copy slices; released pages read back the same."""
+    from community_alignment.data import reader
+
+    path = tmp_path / "bytes.bin"
+    data = bytes(range(256)) * 100
+    path.write_bytes(data)
+    f = reader._MappedFile(str(path))
+    parts = [bytes(f.read(7000)), bytes(f.read(7000))]
+    f.release(14000)
+    parts.append(bytes(f.read()))
+    assert b"".join(parts) == data and f.read(10) == b""
+    f.release(len(data))
+    assert bytes(f._view[:300]) == data[:300]  # dropped from the process, not from the file

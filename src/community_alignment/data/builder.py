@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from . import expand, schema, sources, splits
 from .ahead import prefetched
-from .reader import read_conversations, restore_responses
+from .reader import flags, read_conversations, restore_responses
 
 logger = logging.getLogger(__name__)
 
@@ -344,12 +344,14 @@ class CommunityAlignment(datasets.ArrowBasedBuilder):
             return
         expansion = expand.comparison_tables if cfg.kind == "comparisons" else expand.pair_tables
 
-        def rows_of(chunk: pa.Table) -> list[pa.Table]:
-            return [self._cast(t) for t in expansion(chunk, Counter())]
+        def rows_of(item: tuple[pa.Table, np.ndarray]) -> list[pa.Table]:
+            part, mask = item
+            return [self._cast(t) for t in expansion(part, Counter(), mask)]
 
         # chunks of CHUNK_ROWS conversations of the split (their order is the rows' order: turn by turn
-        # within a chunk); the next chunks are expanded on a worker thread while datasets writes this one
-        chunks = _chunked(_split_batches(table, split, expand.input_columns(cfg.kind)), CHUNK_ROWS)
+        # within a chunk), expanded on worker threads while datasets writes the one before; a chunk is
+        # a zero-copy slice of the table and the mask of its rows of the split (never filtered: a copy)
+        chunks = _split_chunks(table, split, CHUNK_ROWS, expand.input_columns(cfg.kind))
         batch_id = 0
         for out in prefetched(rows_of, chunks, PREFETCH, workers=EXPAND_WORKERS):
             for t in out:  # one table per turn, each one contiguous (the writer would copy a chunked one)
@@ -427,20 +429,15 @@ def _split_batches(table: pa.Table, split: str, columns: list[str] | None = None
             yield pa.Table.from_batches([part])
 
 
-def _chunked(parts: Iterator[pa.Table], size: int) -> Iterator[pa.Table]:
-    """The rows of `parts`, in order, in tables of `size` rows (the last one shorter); zero-copy."""
-    pending: list[pa.Table] = []
-    held = 0
-    for part in parts:
-        while part.num_rows:
-            take = min(size - held, part.num_rows)
-            pending.append(part.slice(0, take))
-            part, held = part.slice(take), held + take
-            if held == size:
-                yield pa.concat_tables(pending)
-                pending, held = [], 0
-    if held:
-        yield pa.concat_tables(pending)
+def _split_chunks(table: pa.Table, split: str, size: int, columns: list[str]) -> Iterator[tuple[pa.Table, np.ndarray]]:
+    """Zero-copy slices of `table` (in `columns`) holding `size` rows of `split` each (the last one
+    fewer), in file order, each with the mask of those rows (the expansion looks at those only)."""
+    mask = flags(pc.equal(table["split"], split))
+    rows = np.flatnonzero(mask)
+    table = table.select(columns)
+    for i in range(0, len(rows), size):
+        start, stop = int(rows[i]), int(rows[min(i + size, len(rows)) - 1]) + 1
+        yield table.slice(start, stop - start), mask[start:stop]
 
 
 def _windows(cache_files: list[dict], size: int) -> Iterator[tuple]:

@@ -12,15 +12,15 @@ Each comparison gives three pairs (chosen ≻ each other candidate); a pair with
 Rows come out turn by turn (every comparison of turn 1 of the given conversations, in their order,
 then turn 2, …), a comparison's pairs in the order of their rejected letter.
 
-How: the text columns of the given conversations are laid end to end in one string array (`_Texts`),
-so that every text of the output (a context message, a candidate, a chosen or rejected answer) is a
-position in it, computed with numpy, and each output text column is one `take`. The pair rules
+How: the text columns of the given conversations are laid end to end in one string view array
+(`_Texts`, no text copied), so that every text of the output (a context message, a candidate, a
+chosen or rejected answer) is a position in it, computed with numpy, and each output text column is
+one `take`. The pair rules
 (`_pairs_of`) are one function, used by `pairs` and by `summarize`'s counts.
 """
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Iterator
 
@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import schema
-from .reader import flags, one_array
+from .reader import flags, offsets, one_array
 
 _OTHERS = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]], dtype=np.int64)
 _ROLES = pa.array(["user", "assistant"], pa.string())
@@ -54,47 +54,39 @@ def _chosen_codes(table: pa.Table) -> dict[str, np.ndarray]:
     }
 
 
-def _offsets(arr: pa.Array) -> np.ndarray:
-    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    return np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+_VIEW = np.dtype((np.void, 16))  # one cell of an Arrow string view array
 
 
 class _Texts:
     """Text columns of `n` rows end to end (column after column), then one empty string: the position
-    of row r of column c is `start[c] + r`, and `empty` the position of the empty string. A column of
-    several chunks is laid out chunk after chunk (no copy until `values` is needed)."""
+    of row r of column c is `start[c] + r`, and `empty` the position of the empty string.
+
+    The cells are held as Arrow string views (16 bytes each: a length and where the text is), over
+    the columns' own text buffers: laying the columns end to end copies no text, a `take` gathers
+    views with numpy, and the text of the output is copied once, by the cast to `string` (its size
+    known in advance). pyarrow's `take` of a string array instead grows its output buffer by
+    reallocation, and would need the columns concatenated first (two copies of the text)."""
 
     def __init__(self, table: pa.Table, columns: list[str]):
         self.n = table.num_rows
-        self.arrays = [chunk.cast(pa.large_string()) for c in columns for chunk in table[c].chunks if len(chunk)]
-        self.arrays.append(pa.array([""], pa.large_string()))
-        self.bounds = np.cumsum([0, *(len(a) for a in self.arrays)])
+        arrays = [chunk for c in columns for chunk in table[c].chunks if len(chunk)]
+        arrays.append(pa.array([""], pa.large_string()))
+        views = pa.concat_arrays([a.cast(pa.string_view()) for a in arrays])  # no text copied
+        self._buffers = views.buffers()[2:]
+        self._views = np.frombuffer(views.buffers()[1], dtype=_VIEW)[views.offset : views.offset + len(views)]
         self.start = {c: i * self.n for i, c in enumerate(columns)}
         self.empty = len(columns) * self.n
-        self.valid = np.concatenate([flags(a.is_valid()) for a in self.arrays])
-        self.lengths = np.concatenate([np.diff(_offsets(a)) for a in self.arrays])
-
-    @functools.cached_property
-    def values(self) -> pa.Array:
-        return pa.concat_arrays(self.arrays)
+        self.valid = np.concatenate([flags(a.is_valid()) for a in arrays])
+        self.lengths = np.concatenate([np.diff(offsets(a)) for a in arrays])
 
     def take(self, positions: np.ndarray) -> pa.Array:
-        """The texts at `positions`, as `string`."""
-        return self.values.take(pa.array(positions, pa.int64())).cast(pa.string())
-
-    def take_few(self, positions: np.ndarray) -> pa.Array:
-        """`take` for a few positions, without laying the columns end to end."""
-        if "values" in self.__dict__ or not len(positions):
-            return self.take(positions)
-        which = np.searchsorted(self.bounds, positions, side="right") - 1
-        order = np.argsort(which, kind="stable")
-        pieces = []
-        for j in np.unique(which):
-            sel = order[which[order] == j]
-            pieces.append(self.arrays[j].take(pa.array(positions[sel] - self.bounds[j])))
-        inverse = np.empty_like(order)
-        inverse[order] = np.arange(len(order))
-        return pa.concat_arrays(pieces).take(pa.array(inverse)).cast(pa.string())
+        """The texts at `positions`, as `string` (null where a cell is null)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        valid = self.valid[positions]
+        bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        views = pa.py_buffer(self._views[positions])
+        arr = pa.Array.from_buffers(pa.string_view(), len(positions), [bitmap, views, *self._buffers])
+        return arr.cast(pa.string())
 
     def candidate(self, turn: str, letter: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Positions of candidate `letter` (0–3) of `turn` in `rows`."""
@@ -104,11 +96,16 @@ class _Texts:
         return self.start[_TURN_TEXTS[turn][0]] + rows
 
 
-def _turn_rows(table: pa.Table, chosen: dict[str, np.ndarray], k: int, dropped: Counter) -> np.ndarray:
-    """Rows with a comparison at turn k (1-based): labelled and with a prompt; the others counted."""
+def _turn_rows(
+    table: pa.Table, chosen: dict[str, np.ndarray], k: int, dropped: Counter, selected: np.ndarray | None = None
+) -> np.ndarray:
+    """Rows with a comparison at turn k (1-based): labelled and with a prompt; the others counted.
+    `selected`: only these rows (a mask) are looked at."""
     turn = schema.TURNS[k - 1]
     labelled = chosen[turn] >= 0
     has_prompt = flags(table[f"{turn}_turn_prompt"].is_valid())
+    if selected is not None:
+        labelled, has_prompt = labelled & selected, has_prompt & selected
     dropped["label_without_prompt"] += int((labelled & ~has_prompt).sum())
     dropped["turn_without_label"] += int((has_prompt & ~labelled).sum())
     return np.flatnonzero(labelled & has_prompt)
@@ -153,7 +150,7 @@ def _pairs_of(texts: _Texts, chosen: np.ndarray, turn: str, rows: np.ndarray, dr
     maybe = np.flatnonzero(~empty & (texts.lengths[chosen_pos] == texts.lengths[rejected_pos]))
     same = np.zeros(len(comp), dtype=bool)
     if len(maybe):
-        eq = pc.equal(texts.take_few(chosen_pos[maybe]), texts.take_few(rejected_pos[maybe]))
+        eq = pc.equal(texts.take(chosen_pos[maybe]), texts.take(rejected_pos[maybe]))
         same[maybe] = flags(eq)
     dropped["pair_empty_side"] += int(empty.sum())
     dropped["pair_identical_texts"] += int(same.sum())
@@ -201,12 +198,15 @@ def input_columns(kind: str) -> list[str]:
     return ["conversation_id", "prompt_group", "split", *schema.CARRIED_COLUMNS, *labels, *texts]
 
 
-def comparison_tables(conversations: pa.Table, dropped: Counter) -> Iterator[pa.Table]:
-    """The comparisons of `conversations`, one table per turn (turns without any left out)."""
+def comparison_tables(
+    conversations: pa.Table, dropped: Counter, selected: np.ndarray | None = None
+) -> Iterator[pa.Table]:
+    """The comparisons of `conversations` (of its `selected` rows, a mask, when given: the same as those
+    of the rows filtered first, without copying them), one table per turn (turns without any left out)."""
     texts = _Texts(conversations, _CONTEXT_AND_CANDIDATES + [f"{t}_turn_feedback" for t in schema.TURNS])
     chosen, meta = _chosen_codes(conversations), _Rows(conversations)
     for k, turn in enumerate(schema.TURNS, start=1):
-        rows = _turn_rows(conversations, chosen, k, dropped)
+        rows = _turn_rows(conversations, chosen, k, dropped, selected)
         if not len(rows):
             continue
         context, complete = _context(texts, chosen, k, rows)
@@ -224,13 +224,14 @@ def comparison_tables(conversations: pa.Table, dropped: Counter) -> Iterator[pa.
         )
 
 
-def pair_tables(conversations: pa.Table, dropped: Counter) -> Iterator[pa.Table]:
+def pair_tables(conversations: pa.Table, dropped: Counter, selected: np.ndarray | None = None) -> Iterator[pa.Table]:
     """The chosen/rejected pairs of `conversations` (TRL's conversational explicit-prompt format), one
-    table per turn; the comparisons' drops and the pairs' drops counted."""
+    table per turn; the comparisons' drops and the pairs' drops counted. `selected` as in
+    `comparison_tables`."""
     texts = _Texts(conversations, _CONTEXT_AND_CANDIDATES)
     chosen, meta = _chosen_codes(conversations), _Rows(conversations)
     for k, turn in enumerate(schema.TURNS, start=1):
-        rows = _turn_rows(conversations, chosen, k, dropped)
+        rows = _turn_rows(conversations, chosen, k, dropped, selected)
         if not len(rows):
             continue
         comp, rejected, chosen_pos, rejected_pos = _pairs_of(texts, chosen[turn][rows], turn, rows, dropped)
@@ -294,11 +295,13 @@ def block_counts(conversations: pa.Table) -> dict:
             comps[names["split"][s]] += int(n)
         comp, *_ = _pairs_of(texts, chosen[turn][rows], turn, rows, dropped)
         r = rows[comp]
-        if r.size:
-            stacked = np.stack([code["split"][r], code["annotator_country"][r], code["assigned_lang"][r]])
-            uniq, n = np.unique(stacked, axis=1, return_counts=True)
-            for (s, c, lg), m in zip(uniq.T, n):
-                pairs_[names["split"][s], names["annotator_country"][c], names["assigned_lang"][lg], k] += int(m)
+        if r.size:  # one integer per (split, country, language): np.unique on rows of a 2-D array is slow
+            n_c, n_lg = len(names["annotator_country"]), len(names["assigned_lang"])
+            combined = (code["split"][r] * n_c + code["annotator_country"][r]) * n_lg + code["assigned_lang"][r]
+            uniq, n = np.unique(combined, return_counts=True)
+            for u, m in zip(uniq.tolist(), n.tolist()):
+                (s, c), lg = divmod(u // n_lg, n_c), u % n_lg
+                pairs_[names["split"][s], names["annotator_country"][c], names["assigned_lang"][lg], k] += m
     return {"conversations": conv, "comparisons": comps, "pairs": pairs_, "dropped": dropped}
 
 

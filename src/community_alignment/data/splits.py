@@ -26,10 +26,18 @@ _QUOTES_DOUBLE = "[\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb]"
 _DASHES = "[\u2010\u2011\u2012\u2013\u2014\u2015\u2212]"
 
 
-def normalise_prompt(prompts: pa.ChunkedArray) -> pa.ChunkedArray:
+def normalise_prompt(prompts: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     """The split key of a first-turn prompt, so near-identical prompts share a group: Unicode NFKC
     (NFC = NFD, full-width = ASCII), curly quotes and primes → ' and ", dashes and minus → -,
-    lower case, white space collapsed, trailing punctuation (?, !, ., ।, …) and spaces stripped."""
+    lower case, white space collapsed, trailing punctuation (?, !, ., ।, …) and spaces stripped.
+    Each distinct prompt is normalised once (a prompt is asked in several conversations)."""
+    if isinstance(prompts, pa.ChunkedArray):
+        prompts = prompts.combine_chunks() if prompts.num_chunks != 1 else prompts.chunk(0)
+    distinct = pc.dictionary_encode(prompts)
+    return pa.chunked_array([_normalised(distinct.dictionary).take(distinct.indices)])
+
+
+def _normalised(prompts: pa.Array) -> pa.Array:
     key = pc.utf8_normalize(prompts, form="NFKC")
     key = pc.replace_substring_regex(key, _QUOTES_SINGLE, "'")
     key = pc.replace_substring_regex(key, _QUOTES_DOUBLE, '"')
