@@ -155,7 +155,7 @@ def load_prepared_table(resolved: sources.ResolvedSource, split_by: str) -> tupl
 
     `resolved` comes from `sources.resolve(spec)`; the memo is keyed on its content identity. The
     table is in file order with `prompt_group` and `split` columns, and holds the `*_turn_responses`
-    columns compacted (`reader.compact_responses`; `reader.restore_responses` rebuilds them).
+    columns compacted (`reader.read_conversations(compact=True)`; `reader.restore_responses` rebuilds them).
     """
     resolved = sources.fetch(resolved)
     key = f"{resolved.identity()}|{split_by}|{CODE_HASH}"

@@ -302,11 +302,12 @@ class _BadUTF8(Exception):
     pass
 
 
-def _check_utf8(block: pa.Table) -> None:
-    """Raise `_BadUTF8` when a text column of a CSV block holds bytes that are not UTF-8."""
-    for col in block.columns:
+def _check_utf8(block: pa.Table, columns: list[str] | None = None) -> None:
+    """Raise `_BadUTF8` when a text column (of `columns`, default all) of a CSV block holds bytes that
+    are not UTF-8."""
+    for name in block.column_names if columns is None else columns:
         try:
-            col.validate(full=True)
+            block[name].validate(full=True)
         except pa.ArrowInvalid as e:
             raise _BadUTF8(str(e)) from None
 
@@ -406,7 +407,8 @@ def _clean_chunk(arr: pa.Array, counts: dict[str, int]) -> pa.Array:
     blank test (`utf8_is_space`, the white space of `utf8_trim_whitespace`) stops at a cell's first
     other character. Only those few cells are trimmed or rewritten; nulls are set in a new validity
     bitmap. A cell is the literal when it is ``EMPTY STRING`` once trimmed; a cell that held
-    ``<|end_of_text|>`` loses it and its trailing white space, and is null when nothing else is left.
+    ``<|end_of_text|>`` loses it (every one, also one that removing another forms) and its trailing
+    white space, and is null when nothing else is left.
     """
     n = len(arr)
     blank = flags(pc.utf8_is_space(arr)) | flags(pc.equal(pc.binary_length(arr), 0))
@@ -426,7 +428,10 @@ def _clean_chunk(arr: pa.Array, counts: dict[str, int]) -> pa.Array:
     if n_eot:
         counts["end_of_text_cells"] += n_eot
         where = np.flatnonzero(eot)
-        cleaned = pc.utf8_rtrim_whitespace(pc.replace_substring(arr.take(pa.array(where)), END_OF_TEXT, ""))
+        cleaned = arr.take(pa.array(where))
+        while pc.any(pc.match_substring(cleaned, END_OF_TEXT)).as_py():  # also one formed by removing another
+            cleaned = pc.replace_substring(cleaned, END_OF_TEXT, "")
+        cleaned = pc.utf8_rtrim_whitespace(cleaned)
         blank[where] = flags(pc.equal(pc.binary_length(cleaned), 0))
         arr = pc.replace_with_mask(arr, pa.array(eot), cleaned)
     counts["blank_cells"] += int(blank.sum())
@@ -442,7 +447,7 @@ def read_conversations(
 ) -> tuple[pa.Table, ReadReport]:
     """Read, validate and clean one CA file; return the typed table (canonical column order).
 
-    `compact`: the `*_turn_responses` columns as `compact_responses` keeps them (`restore_responses`
+    `compact`: the `*_turn_responses` columns as `_settle_responses` compacts them (`restore_responses`
     gives them back), so the text they repeat from the candidates is never held twice.
     `per_block`: applied to each typed block (in the reading pipeline, on a worker thread, blocks in
     any order), and its results concatenated instead; it sees every row, the repeated ones too."""
@@ -477,18 +482,18 @@ def read_conversations(
 
     def typed_block(item: tuple[int, pa.Table]) -> tuple[pa.Table, int, dict[str, int]]:
         offset, batch = item
-        if raw is None:
-            _check_utf8(batch)
+        if raw is None:  # the responses cells are checked by _settle_responses, most of them as copies
+            _check_utf8(batch, [c for c in batch.column_names if c not in RESPONSES_COLUMNS])
         block_counts = dict.fromkeys(counts, 0)
         try:
             typed = _typed(batch, path, version, block_counts)
         except _BadValue as e:
+            if raw is None:  # a block's bytes are checked before its values
+                _check_utf8(batch, [c for c in RESPONSES_COLUMNS if c in batch.column_names])
             e.idx += offset
             e.rows = (offset, offset + batch.num_rows)
             raise
-        bad, exact = _check_responses(typed)
-        if compact:
-            typed = compact_responses(typed, exact)
+        typed, bad = _settle_responses(typed, block_counts, compact, check_utf8=raw is None)
         return (per_block(typed) if per_block else typed), bad, block_counts
 
     # the next blocks are parsed (main thread, in pyarrow) while these are typed (worker threads)
@@ -555,56 +560,87 @@ def responses_layout(candidates: list[pa.Array]) -> pa.Array:
     return pc.binary_join_element_wise(*parts, pa.scalar("", candidates[0].type))
 
 
-def _check_responses(table: pa.Table) -> tuple[int, dict[str, np.ndarray]]:
-    """Turns whose `*_turn_responses` cell lacks one of the (non-empty) `response_a..d` texts, and per
-    turn which cells are exactly the documented layout of their candidates.
-
-    Fast path: the cell equals the layout, first as it stands, then (for the other rows only) trimmed;
-    only the remaining rows are checked text by text."""
-    bad, exact = 0, {}
-    for t in schema.TURNS:
-        cell = one_array(table[f"{t}_turn_responses"])
-        cands = [one_array(table[f"{t}_turn_response_{x}"]) for x in schema.LETTERS]
-        valid = flags(cell.is_valid())
-        exact[t] = valid & flags(pc.equal(responses_layout(cands), cell))
-        rows = np.flatnonzero(valid & ~exact[t])
-        if not len(rows):
-            continue
-        idx = pa.array(rows)
-        expected = responses_layout([c.take(idx) for c in cands])
-        same = flags(pc.equal(pc.utf8_trim_whitespace(expected), pc.utf8_trim_whitespace(cell.take(idx))))
-        rows = rows[~same]
-        if not len(rows):
-            continue
-        idx = pa.array(rows)
-        cells = cell.take(idx).to_pylist()
-        texts = [c.take(idx).to_pylist() for c in cands]
-        for i, text in enumerate(cells):
-            if any(v is not None and v.strip() not in text for v in (tx[i] for tx in texts)):
-                bad += 1
-    return bad, exact
-
-
+RESPONSES_COLUMNS = [f"{t}_turn_responses" for t in schema.TURNS]
 #: A compacted table (`read_conversations(..., compact=True)`) holds each `*_turn_responses`
 #: column as two: which cells are exactly the layout of their candidates, and the other cells' text.
 IS_LAYOUT, OTHER = "_is_layout", "_other"
 
 
-def compact_responses(table: pa.Table, exact: dict[str, np.ndarray]) -> pa.Table:
-    """`table` with each `*_turn_responses` column replaced by `<column>_is_layout` (the cells that are
-    exactly `responses_layout` of their candidates, as given by `exact`) and `<column>_other` (the
-    text of the other cells, copied; null where the layout stands): the redundant text is not held."""
+def _settle_responses(table: pa.Table, counts: dict[str, int], compact: bool, check_utf8: bool) -> tuple[pa.Table, int]:
+    """The `*_turn_responses` columns (raw from `_typed`) against their cleaned candidates: cleaned,
+    counted, and compacted (`compact`); and how many cells lack one of their (non-empty) candidates
+    (`responses_cell_contradicts_candidates`).
+
+    A raw cell that is exactly `responses_layout` of its cleaned candidates is that layout once
+    cleaned too (the candidates hold no marker, and the headers make it neither blank nor the
+    literal), and valid UTF-8 (the candidates are): it is neither checked nor cleaned. Only the few
+    other cells are: their UTF-8 (`check_utf8`), the cleaning policy, the layout again, then the
+    contradiction test (the layout once trimmed, then text by text).
+
+    `compact`: each column as `<column>_is_layout` (the cells that are exactly the layout) and
+    `<column>_other` (the other cells' cleaned text; null where the layout stands), so the text the
+    candidates hold is not held twice (`restore_responses` rebuilds the column)."""
+    bad = 0
     for t in schema.TURNS:
         name = f"{t}_turn_responses"
         cell = one_array(table[name])
-        other = cell.take(pa.array(np.arange(len(cell)), mask=exact[t]))  # a null index: a null cell, no text
-        table = table.drop_columns([name]).append_column(name + IS_LAYOUT, pa.array(exact[t]))
-        table = table.append_column(name + OTHER, other)
-    return table
+        cands = [one_array(table[f"{t}_turn_response_{x}"]) for x in schema.LETTERS]
+        valid = flags(cell.is_valid())
+        exact = valid & flags(pc.equal(responses_layout(cands), cell))
+        rows = np.flatnonzero(valid & ~exact)
+        idx = pa.array(rows, pa.int64())
+        other = cell.take(idx)
+        if check_utf8:
+            try:
+                other.validate(full=True)
+            except pa.ArrowInvalid as e:
+                raise _BadUTF8(str(e)) from None
+        other = _clean_chunk(other, counts)
+        sub_cands = [c.take(idx) for c in cands]
+        layout = responses_layout(sub_cands)
+        same = flags(other.is_valid()) & flags(pc.equal(layout, other))
+        exact[rows] = same
+        bad += _contradictions(other, layout, sub_cands, flags(other.is_valid()) & ~same)
+        table = table.drop_columns([name])
+        if compact:
+            where = np.zeros(len(cell), dtype=np.int64)
+            where[rows] = np.arange(len(rows))
+            kept = np.zeros(len(cell), dtype=bool)
+            kept[rows] = ~same
+            text = other.take(pa.array(where, mask=~kept))  # a null index: a null cell, no text
+            table = table.append_column(name + IS_LAYOUT, pa.array(exact)).append_column(name + OTHER, text)
+        else:
+            if len(rows):
+                put = np.zeros(len(cell), dtype=bool)
+                put[rows] = True
+                cell = pc.replace_with_mask(cell, pa.array(put), other)
+            table = table.append_column(name, cell)
+    if not compact:
+        table = table.select(schema.COLUMNS_V11)
+    return table, bad
+
+
+def _contradictions(cells: pa.Array, layout: pa.Array, cands: list[pa.Array], check: np.ndarray) -> int:
+    """How many of the `check` cells lack one of their (non-empty) candidates: not the layout once
+    both are trimmed, and a candidate's trimmed text not in the cell."""
+    rows = np.flatnonzero(check)
+    if not len(rows):
+        return 0
+    idx = pa.array(rows)
+    same = flags(pc.equal(pc.utf8_trim_whitespace(layout.take(idx)), pc.utf8_trim_whitespace(cells.take(idx))))
+    rows = rows[~same]
+    if not len(rows):
+        return 0
+    idx = pa.array(rows)
+    texts = [c.take(idx).to_pylist() for c in cands]
+    return sum(
+        any(v is not None and v.strip() not in text for v in (tx[i] for tx in texts))
+        for i, text in enumerate(cells.take(idx).to_pylist())
+    )
 
 
 def restore_responses(table: pa.Table) -> pa.Table:
-    """The inverse of `compact_responses`: the `*_turn_responses` columns rebuilt from the candidates."""
+    """The inverse of compacting (`read_conversations(compact=True)`): the `*_turn_responses` columns rebuilt from the candidates."""
     for t in schema.TURNS:
         name = f"{t}_turn_responses"
         cands = [table[f"{t}_turn_response_{x}"] for x in schema.LETTERS]
@@ -644,6 +680,8 @@ def _typed(raw: pa.Table, path: str, version: str, counts: dict[str, int]) -> pa
         for c in schema.turn_columns(t):
             if c.endswith("preferred_response"):
                 out[c] = checked(_check_vocab, raw, c, schema.PREFERRED_LABELS, path, True)
+            elif c in RESPONSES_COLUMNS:  # raw: cleaned by _settle_responses, where not their layout
+                out[c] = raw[c]
             else:
                 out[c] = _clean_text(raw[c], counts)
     out["annotator_country"] = checked(_check_vocab, raw, "annotator_country", schema.COUNTRIES, path, False)
