@@ -302,14 +302,18 @@ class _BadUTF8(Exception):
     pass
 
 
+def _require_utf8(values: pa.Array | pa.ChunkedArray) -> None:
+    """Raise `_BadUTF8` when text values (not checked by the CSV parser) hold bytes that are not UTF-8."""
+    try:
+        values.validate(full=True)
+    except pa.ArrowInvalid as e:
+        raise _BadUTF8(str(e)) from None
+
+
 def _check_utf8(block: pa.Table, columns: list[str] | None = None) -> None:
-    """Raise `_BadUTF8` when a text column (of `columns`, default all) of a CSV block holds bytes that
-    are not UTF-8."""
+    """`_require_utf8` of each text column (of `columns`, default all) of a CSV block."""
     for name in block.column_names if columns is None else columns:
-        try:
-            block[name].validate(full=True)
-        except pa.ArrowInvalid as e:
-            raise _BadUTF8(str(e)) from None
+        _require_utf8(block[name])
 
 
 class _BadValue(Exception):
@@ -591,10 +595,7 @@ def _settle_responses(table: pa.Table, counts: dict[str, int], compact: bool, ch
         idx = pa.array(rows, pa.int64())
         other = cell.take(idx)
         if check_utf8:
-            try:
-                other.validate(full=True)
-            except pa.ArrowInvalid as e:
-                raise _BadUTF8(str(e)) from None
+            _require_utf8(other)
         other = _clean_chunk(other, counts)
         sub_cands = [c.take(idx) for c in cands]
         layout = responses_layout(sub_cands)

@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .reader import one_array
+
 SPLITS = ("train", "validation", "test")
 SPLIT_BY = ("prompt", "annotator")
 DEFAULT_SALT = "community-alignment-v1"
@@ -31,9 +33,7 @@ def normalise_prompt(prompts: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     (NFC = NFD, full-width = ASCII), curly quotes and primes → ' and ", dashes and minus → -,
     lower case, white space collapsed, trailing punctuation (?, !, ., ।, …) and spaces stripped.
     Each distinct prompt is normalised once (a prompt is asked in several conversations)."""
-    if isinstance(prompts, pa.ChunkedArray):
-        prompts = prompts.combine_chunks() if prompts.num_chunks != 1 else prompts.chunk(0)
-    distinct = pc.dictionary_encode(prompts)
+    distinct = pc.dictionary_encode(one_array(prompts) if isinstance(prompts, pa.ChunkedArray) else prompts)
     return pa.chunked_array([_normalised(distinct.dictionary).take(distinct.indices)])
 
 
