@@ -245,7 +245,7 @@ CASES = {
     "missing column": (_missing_columns, ("error", r"missing required column\(s\) annotator_id")),
     "row with 3 fields": (_short_row, ("error", r"line 2: expected 45 fields, found 3")),
     "unclosed quote (truncated)": (_unclosed_quote, ("error", r"line \d+: .*never closed")),
-    "latin-1 byte": (_latin1, ("error", r"line \d+: bytes b'\\xe9.*not valid UTF-8")),
+    "latin-1 byte": (_latin1, ("error", r"line \d+, column 'first_turn_prompt': bytes b'\\xe9.*not valid UTF-8")),
     "empty file": (_empty, ("error", r"the file is empty")),
     "empty gzip": (_empty_gz, ("error", r"the file is empty")),
     "header only": (_header_only, ("error", r"has a header but no data rows")),

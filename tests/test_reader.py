@@ -114,7 +114,9 @@ def test_non_utf8_bytes_are_located(tmp_path):
     data = path.read_bytes().replace(b"cafXYZ", b"caf\xe9")
     path.write_bytes(data)
     line = data[: data.index(b"caf\xe9")].count(b"\n") + 1
-    with pytest.raises(SchemaError, match=f"latin1.csv: line {line}: bytes .* are not valid UTF-8"):
+    with pytest.raises(
+        SchemaError, match=f"latin1.csv: line {line}, column 'first_turn_prompt': bytes .* are not valid UTF-8"
+    ):
         read_conversations(str(path))
 
 
@@ -345,13 +347,59 @@ def test_utf8_is_checked_on_the_worker_threads_and_named_in_file_order(tmp_path,
     data = path.read_bytes().replace(b"cafXYZ", b"caf\xe9")
     path.write_bytes(data)
     line = data[: data.index(b"caf\xe9")].count(b"\n") + 1
-    with pytest.raises(SchemaError, match=f"late.csv: line {line}: bytes .* are not valid UTF-8"):
+    with pytest.raises(
+        SchemaError, match=f"late.csv: line {line}, column 'first_turn_prompt': bytes .* are not valid UTF-8"
+    ):
         read_conversations(str(path))
     rows[2]["wave"] = "7"
     write_csv(path, rows)
     path.write_bytes(path.read_bytes().replace(b"cafXYZ", b"caf\xe9"))
     with pytest.raises(SchemaError, match=r"\(data row 3\), column 'wave': unexpected value '7'"):
         read_conversations(str(path))
+
+
+@pytest.mark.parametrize("column", ["first_turn_prompt", "first_turn_responses", "annotator_country"])
+def test_a_utf8_error_names_line_and_column_whatever_the_block_size(tmp_path, monkeypatch, column):
+    """The message depends on the file only: the same line, column and bytes for every block size
+    (pyarrow's own detail, a position inside the block, is not part of it)."""
+    from community_alignment.data import reader
+
+    rows = _rows(30)
+    rows[17][column] = rows[17][column] + "XYZ"
+    path = tmp_path / "bad.csv"
+    write_csv(path, rows)
+    data = path.read_bytes().replace(b"XYZ", b"\xff\xfe", 1)
+    path.write_bytes(data)
+    at = data.index(b"\xff\xfe")
+    line, bad = data[:at].count(b"\n") + 1, data[at : at + 4]
+    messages = set()
+    for block in (1 << 11, 1 << 13, 1 << 20):
+        monkeypatch.setattr(reader, "BLOCK_SIZE", block)
+        with pytest.raises(SchemaError) as e:
+            read_conversations(str(path))
+        messages.add(str(e.value))
+    assert messages == {
+        f"{path}: line {line}, column {column!r}: bytes {bad!r} are not valid UTF-8 (the file must be UTF-8 encoded)"
+    }
+
+
+def test_a_bad_value_is_located_past_bytes_that_are_not_utf8(tmp_path, monkeypatch):
+    """Locating a bad value's line reads the file as text: bytes that are not UTF-8 near it (in a
+    later block, not yet checked) do not turn the error into a UnicodeDecodeError."""
+    from community_alignment.data import reader
+
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 2048)
+    rows = _rows(30)
+    rows[1]["wave"] = "7"
+    rows[3]["first_turn_prompt"] = "prXYZompt"
+    path = tmp_path / "both.csv"
+    write_csv(path, rows)
+    path.write_bytes(path.read_bytes().replace(b"XYZ", b"\xff"))
+    lines = path.read_bytes().split(b"\n")
+    line = 1 + lines.index(next(x for x in lines if b",7," in x))
+    with pytest.raises(SchemaError, match=r"\(data row 2\), column 'wave': unexpected value '7'") as e:
+        read_conversations(str(path))
+    assert f"line {line} " in str(e.value)
 
 
 def test_a_plain_file_is_read_through_a_memory_map_released_behind(tmp_path):

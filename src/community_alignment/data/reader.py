@@ -97,9 +97,11 @@ def _decompressed(path: str) -> tuple[bytes, str | None]:
 
 
 def _open_text(path: str) -> io.TextIOBase:
+    """The file as text; bytes that are not UTF-8 become lone surrogates (they are found and named
+    elsewhere), so locating one problem never fails on another."""
     if is_gzip(path):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="surrogateescape", newline="")
+    return open(path, encoding="utf-8", errors="surrogateescape", newline="")
 
 
 def _read_header(path: str) -> list[str]:
@@ -149,8 +151,9 @@ def line_of_row(path: str, row: int) -> int:
     return start
 
 
-def diagnose_csv(path: str, n_columns: int) -> str:
-    """Find the first structural problem in a CSV with the standard library; slow, errors only."""
+def diagnose_csv(path: str, header: list[str]) -> str:
+    """Find the first problem of a CSV (bytes that are not UTF-8, then structure) with the standard
+    library, as "line N[, column 'c']: what"; slow, errors only."""
     raw, gz_problem = _decompressed(path)
     if gz_problem:  # the data ends where the stream does: say so, with the line it stops at
         last_line = raw.count(b"\n") + 1
@@ -160,9 +163,28 @@ def diagnose_csv(path: str, n_columns: int) -> str:
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         bad = raw[e.start : e.start + 4]
-        return f"line {line}: bytes {bad!r} are not valid UTF-8 (the file must be UTF-8 encoded)"
+        column = _column_at(path, line, header)
+        where = f"line {line}" + (f", column {column!r}" if column else "")
+        return f"{where}: bytes {bad!r} are not valid UTF-8 (the file must be UTF-8 encoded)"
     with _any_field_size():
-        return _first_problem(csv.reader(io.StringIO(text, newline=""), strict=True), n_columns)
+        return _first_problem(csv.reader(io.StringIO(text, newline=""), strict=True), len(header))
+
+
+def _column_at(path: str, line: int, header: list[str]) -> str | None:
+    """The column of the first cell holding bytes that are not UTF-8, found in the record that spans
+    `line` (that of the first such byte), if the rows up to it parse."""
+    with _any_field_size(), _open_text(path) as f:
+        reader = csv.reader(f)
+        try:
+            for record in reader:
+                if reader.line_num >= line:  # records are contiguous: this one spans `line`
+                    for name, cell in zip(header, record):
+                        if any("\udc80" <= ch <= "\udcff" for ch in cell):
+                            return name
+                    return None
+        except csv.Error:
+            return None
+    return None
 
 
 def _first_problem(reader, n_columns: int) -> str:
@@ -252,7 +274,7 @@ def _csv_batches(path: str, header: list[str]) -> Iterator[pa.Table]:
         if bar is not None:
             bar.close()
     except (pa.ArrowInvalid, pa.ArrowException, OSError, EOFError) as e:
-        where = diagnose_csv(path, len(header))
+        where = diagnose_csv(path, header)
         if not where and "straddl" in str(e):
             where = (
                 f"a row is longer than the reader's block of {BLOCK_SIZE >> 20} MB (rows of Community Alignment"
@@ -508,9 +530,8 @@ def read_conversations(
             mismatched += bad
             for k, v in block_counts.items():
                 counts[k] += v
-    except _BadUTF8 as e:
-        where = diagnose_csv(path, len(header))
-        raise SchemaError(f"{path}: {where or 'is not valid UTF-8'} [{e}]") from None
+    except _BadUTF8:  # named by its line and column, whatever the block it fell in
+        raise SchemaError(f"{path}: {diagnose_csv(path, header) or 'is not valid UTF-8'}") from None
     except _BadValue as e:
         row = e.idx
         where = f"row {row}" if raw is not None else f"line {line_of_row(path, row)} (data row {row + 1})"
