@@ -163,17 +163,19 @@ def diagnose_csv(path: str, header: list[str]) -> str:
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         bad = raw[e.start : e.start + 4]
-        column = _column_at(path, line, header)
+        column = _column_at(raw, line, header)
         where = f"line {line}" + (f", column {column!r}" if column else "")
         return f"{where}: bytes {bad!r} are not valid UTF-8 (the file must be UTF-8 encoded)"
     with _any_field_size():
         return _first_problem(csv.reader(io.StringIO(text, newline=""), strict=True), len(header))
 
 
-def _column_at(path: str, line: int, header: list[str]) -> str | None:
+def _column_at(raw: bytes, line: int, header: list[str]) -> str | None:
     """The column of the first cell holding bytes that are not UTF-8, found in the record that spans
-    `line` (that of the first such byte), if the rows up to it parse."""
-    with _any_field_size(), _open_text(path) as f:
+    `line` (that of the first such byte), if the rows up to it parse. `raw`: the file's bytes, already
+    read (and decompressed) by `diagnose_csv`, decoded as they are parsed."""
+    text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", errors="surrogateescape", newline="")
+    with _any_field_size(), text as f:
         reader = csv.reader(f)
         try:
             for record in reader:
@@ -328,8 +330,8 @@ def _require_utf8(values: pa.Array | pa.ChunkedArray) -> None:
     """Raise `_BadUTF8` when text values (not checked by the CSV parser) hold bytes that are not UTF-8."""
     try:
         values.validate(full=True)
-    except pa.ArrowInvalid as e:
-        raise _BadUTF8(str(e)) from None
+    except pa.ArrowInvalid:
+        raise _BadUTF8 from None  # located and named from the file by diagnose_csv
 
 
 def _check_utf8(block: pa.Table, columns: list[str] | None = None) -> None:
