@@ -96,12 +96,15 @@ def _decompressed(path: str) -> tuple[bytes, str | None]:
     return out, None
 
 
+def _as_text(stream: io.BufferedIOBase) -> io.TextIOBase:
+    """A binary stream as text; bytes that are not UTF-8 become lone surrogates (they are found and
+    named elsewhere), so locating one problem never fails on another."""
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
+
+
 def _open_text(path: str) -> io.TextIOBase:
-    """The file as text; bytes that are not UTF-8 become lone surrogates (they are found and named
-    elsewhere), so locating one problem never fails on another."""
-    if is_gzip(path):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="surrogateescape", newline="")
-    return open(path, encoding="utf-8", errors="surrogateescape", newline="")
+    """The (possibly gzip) file as text, decoded by `_as_text`."""
+    return _as_text(gzip.open(path, "rb") if is_gzip(path) else open(path, "rb"))
 
 
 def _read_header(path: str) -> list[str]:
@@ -174,8 +177,7 @@ def _column_at(raw: bytes, line: int, header: list[str]) -> str | None:
     """The column of the first cell holding bytes that are not UTF-8, found in the record that spans
     `line` (that of the first such byte), if the rows up to it parse. `raw`: the file's bytes, already
     read (and decompressed) by `diagnose_csv`, decoded as they are parsed."""
-    text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", errors="surrogateescape", newline="")
-    with _any_field_size(), text as f:
+    with _any_field_size(), _as_text(io.BytesIO(raw)) as f:
         reader = csv.reader(f)
         try:
             for record in reader:
